@@ -1,0 +1,1 @@
+"""Composable configs (installed as ``fsfm_bench_configs``): recipes/, backbones/, protocols/."""

@@ -1,0 +1,87 @@
+"""The ``fsfm-bench`` command.
+
+Each subcommand lives in its own module under :mod:`fsfm_bench.commands` and is imported only when
+it runs, so ``fsfm-bench plugins`` never pays for torch. A command module provides
+``add_arguments(parser)`` and ``main(args) -> int``; ``key=value`` words are parsed by
+:func:`fsfm_bench.config.parse_overrides`.
+
+Errors: a :class:`~fsfm_bench.errors.UsageError` exits 2, any other
+:class:`~fsfm_bench.errors.FsfmBenchError` exits 1, each as one line on stderr; ``--debug`` shows
+the traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+
+from . import __version__
+from .errors import FsfmBenchError, UsageError, did_you_mean
+
+#: subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plugins": ("fsfm_bench.commands.plugins", "list plugins and what each registered"),
+    "ls": ("fsfm_bench.commands.ls", "list registered names of one kind"),
+    "config": ("fsfm_bench.commands.config", "compose and print a resolved config"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fsfm-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"fsfm-bench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (_module, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if debug:
+        argv.remove("--debug")
+    else:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        return _dispatch(argv, debug)
+    except FsfmBenchError as exc:
+        if debug:
+            raise
+        print(f"fsfm-bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("fsfm-bench: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _dispatch(argv: list[str], debug: bool) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        build_parser().print_help()
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"fsfm-bench {__version__}")
+        return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        raise UsageError(f"unknown command {name!r}." + did_you_mean(name, COMMANDS)
+                         + " See `fsfm-bench --help`.")
+    module = importlib.import_module(COMMANDS[name][0])
+    parser = _Parser(prog=f"fsfm-bench {name}", description=COMMANDS[name][1])
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    args.debug = debug
+    return int(module.main(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

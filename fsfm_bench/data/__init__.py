@@ -1,0 +1,1 @@
+"""Data: dataset items, manifests, video decoding, face crops, parsing maps, transforms."""

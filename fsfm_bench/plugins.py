@@ -1,0 +1,234 @@
+"""Plugin discovery: built-ins and third parties through one path, the ``fsfm_bench`` entry points.
+
+Rules (each one tested):
+- every plugin module declares ``fsfm_bench_api``, a PEP 440 specifier of the plugin-API versions it
+  supports; an incompatible one is skipped with a warning naming the range this host supports;
+- a plugin that fails to import or to register is reported (plugin, distribution, error) and
+  skipped: what it registered before failing is rolled back, the rest load and work;
+- two registrations of one name in one registry raise :class:`PluginConflictError` naming both
+  distributions (a run must never silently pick one of two "fsfm" backbones);
+- ``FSFM_BENCH_PLUGINS=a,b`` loads only those third-party plugins (by entry-point or distribution
+  name); ``FSFM_BENCH_PLUGINS=`` (empty) loads the built-ins only. Built-ins always load.
+"""
+from __future__ import annotations
+
+import importlib.metadata as md
+import inspect
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from . import hookspecs
+from .errors import FsfmBenchError, UsageError, did_you_mean
+from .registry import PLUGIN_REGISTRIES
+
+PLUGIN_API_VERSION = "1.0"
+ENTRY_POINT_GROUP = "fsfm_bench"
+BUILTIN_DISTRIBUTION = "fsfm-bench"
+ALLOWLIST_ENV = "FSFM_BENCH_PLUGINS"
+
+
+class PluginConflictError(FsfmBenchError):
+    """One name registered twice in one registry."""
+
+
+@dataclass
+class PluginInfo:
+    """What ``fsfm-bench plugins`` reports for one plugin."""
+
+    name: str
+    distribution: str
+    version: str
+    module: str
+    builtin: bool
+    registers: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None          # why it was skipped (import, API range or registration)
+
+    def as_json(self) -> dict[str, Any]:
+        out = {"name": self.name, "distribution": self.distribution, "version": self.version,
+               "registers": self.registers, "builtin": self.builtin}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class Entry:
+    """One registered name: the object plus who registered it (for provenance in results)."""
+
+    kind: str
+    name: str
+    obj: Any
+    description: str
+    plugin: PluginInfo
+
+
+_lock = threading.RLock()
+_loaded: list[PluginInfo] | None = None
+_entries: dict[tuple[str, str], Entry] = {}
+
+
+def _describe(obj: Any, description: str | None) -> str:
+    if description:
+        return description.strip().splitlines()[0]
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _allowed(ep: md.EntryPoint, dist_name: str, builtin: bool) -> bool:
+    if builtin or ALLOWLIST_ENV not in os.environ:
+        return True
+    wanted = {w.strip() for w in os.environ[ALLOWLIST_ENV].split(",") if w.strip()}
+    return ep.name in wanted or dist_name in wanted
+
+
+def _api_error(module: Any) -> str | None:
+    spec_text = getattr(module, "fsfm_bench_api", None)
+    if spec_text is None:
+        return (f"declares no `fsfm_bench_api`; this fsfm-bench supports plugin API "
+                f"{PLUGIN_API_VERSION} (declare e.g. fsfm_bench_api = \">=1,<2\")")
+    try:
+        spec = SpecifierSet(str(spec_text))
+    except InvalidSpecifier:
+        return f"has an invalid `fsfm_bench_api` {spec_text!r} (use a PEP 440 range such as \">=1,<2\")"
+    if Version(PLUGIN_API_VERSION) not in spec:
+        return (f"supports plugin API {spec_text}, but this fsfm-bench supports plugin API "
+                f"{PLUGIN_API_VERSION} (range ==1.*)")
+    return None
+
+
+def _register_one(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> list[Entry]:
+    """Run every hook this plugin implements with a staging ``register``; return its entries."""
+    staged: list[Entry] = []
+    for kind, (_registry, hook_name) in PLUGIN_REGISTRIES.items():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            if impl.plugin is not module:
+                continue
+
+            def register(name: str, obj: Any, description: str | None = None, _kind: str = kind) -> None:
+                if not isinstance(name, str) or not name:
+                    raise TypeError(f"register() needs a non-empty name, got {name!r}")
+                staged.append(Entry(_kind, name, obj, _describe(obj, description), info))
+
+            impl.function(register=register)
+    return staged
+
+
+def _commit(staged: list[Entry]) -> None:
+    """Check conflicts for all of one plugin's entries, then add them to the registries."""
+    seen: dict[tuple[str, str], Entry] = {}
+    for entry in staged:
+        key = (entry.kind, entry.name)
+        other = _entries.get(key) or seen.get(key)
+        if other is not None:
+            raise PluginConflictError(
+                f"{entry.kind[:-1] if entry.kind.endswith('s') else entry.kind} name {entry.name!r} is "
+                f"registered twice: by plugin {other.plugin.name!r} (distribution "
+                f"{other.plugin.distribution}) and by plugin {entry.plugin.name!r} (distribution "
+                f"{entry.plugin.distribution}). Uninstall one, or restrict third-party plugins with "
+                f"{ALLOWLIST_ENV}=...")
+        seen[key] = entry
+    for key, entry in seen.items():
+        registry = PLUGIN_REGISTRIES[entry.kind][0]
+        registry.register_module(name=entry.name, module=entry.obj, force=True)
+        _entries[key] = entry
+        entry.plugin.registers.setdefault(entry.kind, []).append(entry.name)
+
+
+def _entry_points() -> list[tuple[md.EntryPoint, md.Distribution | None]]:
+    found = []
+    for dist in md.distributions():
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP:
+                found.append((ep, dist))
+    # built-ins first, then third parties in a stable order
+    found.sort(key=lambda pair: (pair[1].metadata["Name"] != BUILTIN_DISTRIBUTION if pair[1] else True,
+                                 pair[1].metadata["Name"] if pair[1] else "", pair[0].name))
+    # one distribution may be visible twice on sys.path (editable + egg-info); keep the first
+    unique, seen = [], set()
+    for ep, dist in found:
+        key = (dist.metadata["Name"] if dist else "", ep.name, ep.value)
+        if key not in seen:
+            seen.add(key)
+            unique.append((ep, dist))
+    return unique
+
+
+def load_plugins(reload: bool = False) -> list[PluginInfo]:
+    """Load every plugin once per process; return what was loaded (and what was skipped)."""
+    global _loaded
+    with _lock:
+        if _loaded is not None and not reload:
+            return _loaded
+        for kind, (registry, _hook) in PLUGIN_REGISTRIES.items():
+            for key in [k for k in _entries if k[0] == kind]:
+                registry._module_dict.pop(key[1], None)
+        _entries.clear()
+        infos: list[PluginInfo] = []
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        for ep, dist in _entry_points():
+            dist_name = dist.metadata["Name"] if dist else "?"
+            builtin = dist_name == BUILTIN_DISTRIBUTION
+            if not _allowed(ep, dist_name, builtin):
+                continue
+            info = PluginInfo(ep.name, dist_name, dist.version if dist else "?", ep.value, builtin)
+            infos.append(info)
+            try:
+                module = ep.load()
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the host
+                info.error = f"failed to import: {type(exc).__name__}: {exc}"
+                _warn(info)
+                continue
+            info.error = _api_error(module)
+            if info.error:
+                _warn(info)
+                continue
+            try:
+                pm.register(module, name=f"{dist_name}:{ep.name}")
+                pm.check_pending()
+                staged = _register_one(pm, module, info)
+            except Exception as exc:  # noqa: BLE001
+                if pm.is_registered(module):
+                    pm.unregister(module)
+                info.error = f"failed to register: {type(exc).__name__}: {exc}"
+                _warn(info)
+                continue
+            _commit(staged)   # a conflict is an error for the whole load, by design
+        _loaded = infos
+        return infos
+
+
+def _warn(info: PluginInfo) -> None:
+    warnings.warn(f"fsfm-bench: skipped plugin {info.name!r} (distribution {info.distribution} "
+                  f"{info.version}): {info.error}", RuntimeWarning, stacklevel=3)
+
+
+def entries(kind: str) -> list[Entry]:
+    """Registered entries of one kind (see ``registry.PLUGIN_REGISTRIES``), sorted by name."""
+    load_plugins()
+    if kind not in PLUGIN_REGISTRIES:
+        raise UsageError(f"unknown registry kind {kind!r}." + did_you_mean(kind, PLUGIN_REGISTRIES))
+    return sorted((e for (k, _), e in _entries.items() if k == kind), key=lambda e: e.name)
+
+
+def get_entry(kind: str, name: str) -> Entry:
+    """The entry for ``name``, or a UsageError that suggests the nearest registered names."""
+    load_plugins()
+    entry = _entries.get((kind, name))
+    if entry is None:
+        names = [e.name for e in entries(kind)]
+        raise UsageError(f"unknown {kind[:-1] if kind.endswith('s') else kind} {name!r}."
+                         + did_you_mean(name, names) + " See `fsfm-bench ls " + kind + "`.")
+    return entry
+
+
+def get(kind: str, name: str) -> Any:
+    """The registered object for ``name`` (class, factory or data)."""
+    return get_entry(kind, name).obj
