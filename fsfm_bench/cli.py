@@ -24,6 +24,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("fsfm_bench.commands.plugins", "list plugins and what each registered"),
     "ls": ("fsfm_bench.commands.ls", "list registered names of one kind"),
     "config": ("fsfm_bench.commands.config", "compose and print a resolved config"),
+    "weights": ("fsfm_bench.commands.weights", "list released checkpoints, or verify a file against its card"),
+    "leaderboard": ("fsfm_bench.commands.leaderboard", "build leaderboard tables and figures from result files"),
+    "rescore": ("fsfm_bench.commands.rescore", "recompute a result's metrics from its saved scores"),
+    "prepare": ("fsfm_bench.commands.prepare", "video/images -> face crops, parsing maps, manifest"),
+    "pretrain": ("fsfm_bench.commands.pretrain", "pretrain an encoder (fsfm 3C or mae) on a manifest"),
+    "data": ("fsfm_bench.commands.data", "verify a dataset copy against its card, or index it"),
+    "run": ("fsfm_bench.commands.run", "fine-tune a backbone on a protocol, evaluate, write result + leaderboard"),
+    "eval": ("fsfm_bench.commands.eval", "evaluate a fine-tuned checkpoint on a protocol's targets"),
+    "predict": ("fsfm_bench.commands.predict", "score images or videos with a fine-tuned checkpoint"),
 }
 
 
@@ -38,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fsfm-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fsfm-bench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config and its sha256, then exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (_module, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
@@ -49,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     if debug:
         argv.remove("--debug")
+    from . import config
+
+    config.PRINT_AND_EXIT = "--print-config" in argv
+    if config.PRINT_AND_EXIT:
+        argv.remove("--print-config")
     else:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
@@ -59,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"fsfm-bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except config.ConfigPrinted:
+        return 0
     except KeyboardInterrupt:
         print("fsfm-bench: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130

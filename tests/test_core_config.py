@@ -77,3 +77,25 @@ def test_compose_unknown_protocol_suggests():
 
     with pytest.raises(UsageError, match="unknown protocol 'zzz_not_there'"):
         compose(protocol="zzz_not_there")
+
+
+def test_print_config_flag_prints_yaml_and_hash_then_exits(tmp_path):
+    """--print-config works for any command that composes a config (here: pretrain)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from fsfm_bench.config import compose, config_hash
+
+    out = subprocess.run([sys.executable, "-m", "fsfm_bench", "pretrain", "recipe=fsfm_tiny",
+                          "optim.blr=0.002", f"work_dir={tmp_path / 'run'}", "--print-config"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    body, _, tail = out.stdout.rpartition("# config sha256: ")
+    printed = yaml.safe_load(body)
+    assert printed["optim"]["blr"] == 0.002
+    assert tail.strip() == config_hash(printed)
+    assert not (tmp_path / "run").exists()           # nothing ran
+    expected = compose(recipe="fsfm_tiny", overrides={"optim.blr": 0.002, "work_dir": str(tmp_path / "run")})
+    assert config_hash(expected) == tail.strip()

@@ -13,10 +13,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from .. import config
     from ..config import compose, parse_overrides, print_config
 
     options = parse_overrides(args.options)
     selectors = {k: options.pop(k) for k in ("protocol", "backbone", "recipe") if k in options}
+    config.PRINT_AND_EXIT = False      # this command prints anyway
     cfg = compose(**selectors, overrides=options)
     print_config(cfg)
     return 0
