@@ -1,0 +1,48 @@
+"""Built-in dataset adapters: one per official layout, plus generic ``folder`` and ``list``.
+
+Each adapter is a class (see :class:`fsfm_bench_plugins.datasets.base.DatasetAdapter`):
+``cls().index(root, **options) -> list[MediaItem]``, ``cls().card`` (registry/datasets/<name>.yaml),
+``cls().verify(root, **options) -> VerifyReport``.
+"""
+from fsfm_bench.hookspecs import hookimpl
+
+fsfm_bench_api = ">=1,<2"
+
+#: registered name -> "module:Class" (imported inside the hook, so listing plugins stays cheap)
+ADAPTERS = {
+    "ffpp": "ffpp:FaceForensicsPP",
+    "dfd": "ffpp:DeepFakeDetection",
+    "celebdf_v2": "celebdf:CelebDFv2",
+    "celebdf_v1": "celebdf:CelebDFv1",
+    "dfdc": "dfdc:DFDC",
+    "dfdc_preview": "dfdc:DFDCPreview",
+    "wilddeepfake": "wdf:WildDeepfake",
+    "diff": "diff:DiFF",
+    "msu_mfsd": "fas:MSUMFSD",
+    "casia_fasd": "fas:CASIAFASD",
+    "replay_attack": "fas:ReplayAttack",
+    "oulu_npu": "fas:OULUNPU",
+    "celeba_spoof": "fas:CelebASpoof",
+    "vggface2": "vggface2:VGGFace2",
+    "folder": "generic:FolderDataset",
+    "list": "generic:ListDataset",
+}
+
+
+@hookimpl
+def register_datasets(register):
+    import importlib
+    import importlib.util
+
+    for name, target in ADAPTERS.items():
+        module_name, cls_name = target.split(":")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        register(name, getattr(module, cls_name))
+    # the demo dataset (issue 4, prepare half) lives in demo.py: it provides register_demo(register)
+    # or a DemoDataset class
+    if importlib.util.find_spec(f"{__name__}.demo") is not None:
+        demo = importlib.import_module(f"{__name__}.demo")
+        if hasattr(demo, "register_demo"):
+            demo.register_demo(register)
+        else:
+            register("demo", demo.DemoDataset)
