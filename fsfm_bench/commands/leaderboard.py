@@ -1,0 +1,41 @@
+"""``fsfm-bench leaderboard build [results=DIR] [out=leaderboards/] [reported=true] [figures=true]``.
+
+Collects every ``result_*.json`` under ``results`` (default ``results/``), validates each (an invalid
+one is reported and skipped), merges seeds and writes per protocol Markdown, CSV, LaTeX, HTML and
+JSON tables plus seaborn figures into ``out``, atomically (a killed build leaves the old tables).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import UsageError, did_you_mean
+
+KEYS = ("results", "out", "reported", "figures")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["build"], help="build: rebuild every protocol's tables")
+    parser.add_argument("options", nargs="*", metavar="key=value",
+                        help="results=DIR (default results/), out=DIR (default leaderboards/), "
+                             "reported=true|false, figures=true|false")
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..config import parse_overrides
+    from ..results.leaderboard import build
+
+    opts = parse_overrides(args.options)
+    for key in opts:
+        if key not in KEYS:
+            raise UsageError(f"unknown option {key!r} for `leaderboard build`." + did_you_mean(key, KEYS))
+    report = build(str(opts.get("results", "results")), str(opts.get("out", "leaderboards")),
+                   reported=bool(opts.get("reported", True)), figures=bool(opts.get("figures", True)))
+    for path, message in report.skipped:
+        print(f"skipped {path}: {message}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for ref, folder in report.protocols.items():
+        print(f"{ref}: {folder}/leaderboard.md (.csv .tex .html .json, figures/)")
+    print(f"{len(report.used)} result(s) used, {len(report.skipped)} skipped; index: {report.out_dir}/index.md")
+    return 0

@@ -1,0 +1,158 @@
+"""Binary detection metrics, each implemented once (label 1 = fake/attack, score = P(fake)).
+
+Why one module: the anchors disagree on almost every estimator (DeepfakeBench's EER is the ROC index
+minimising |FNR-FPR|, SSDG's is a 10 001-point threshold grid, FSFM's is interpolated; TPR@FPR is
+"closest" in SAFAS and "largest with FPR <= target" in FLIP). fsfm-bench fixes one definition per
+metric here, documents it, and saves raw scores so any other convention can be recomputed.
+
+Conventions shared by every function:
+
+- ``labels`` are 0 (real/live) or 1 (fake/attack); ``scores`` are finite, higher = more fake.
+- A sample is *predicted fake* when ``score >= threshold`` (sklearn's ``roc_curve`` convention).
+- Empty input, length mismatch, NaN/inf scores, labels outside {0, 1} and (for metrics that need
+  both) a single class raise :class:`~fsfm_bench.errors.FsfmBenchError` with one clear message.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from sklearn import metrics as skm
+
+from ..errors import FsfmBenchError
+
+__all__ = ["EER", "check_inputs", "roc", "auc", "ap", "eer", "acc", "balanced_acc", "hter",
+           "error_rates", "tpr_at_fpr"]
+
+
+class EER(NamedTuple):
+    """Equal error rate (fraction) and the score threshold at which FPR == FNR on the ROC."""
+
+    rate: float
+    threshold: float
+
+
+def check_inputs(labels, scores, *, both_classes: bool = True, what: str = "metric"
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Return (labels int array, scores float array) or raise one clear FsfmBenchError."""
+    y = np.asarray(labels)
+    s = np.asarray(scores, dtype=float) if np.asarray(scores).dtype != object else None
+    if s is None:
+        raise FsfmBenchError(f"{what}: scores must be numbers (P(fake)), got objects")
+    if y.ndim != 1 or s.ndim != 1:
+        raise FsfmBenchError(f"{what}: labels and scores must be 1-D arrays, got shapes {y.shape} and {s.shape}")
+    if y.size != s.size:
+        raise FsfmBenchError(f"{what}: {y.size} labels but {s.size} scores; pass one score per label")
+    if y.size == 0:
+        raise FsfmBenchError(f"{what}: empty input (no labels or scores); is the target set empty?")
+    bad = ~np.isfinite(s)
+    if bad.any():
+        raise FsfmBenchError(f"{what}: {int(bad.sum())} of {s.size} scores are NaN or infinite "
+                             f"(first at index {int(np.flatnonzero(bad)[0])}); fix the model output "
+                             "or drop those samples explicitly")
+    try:
+        yi = y.astype(int)
+    except (TypeError, ValueError) as exc:
+        raise FsfmBenchError(f"{what}: labels must be 0 (real) or 1 (fake/attack)") from exc
+    if not np.array_equal(yi, y) or not np.isin(yi, (0, 1)).all():
+        raise FsfmBenchError(f"{what}: labels must be 0 (real) or 1 (fake/attack), got values "
+                             f"{sorted(set(np.unique(y).tolist()))[:5]}")
+    if both_classes:
+        n_pos = int(yi.sum())
+        if n_pos == 0 or n_pos == yi.size:
+            only = "fake/attack (1)" if n_pos else "real/live (0)"
+            raise FsfmBenchError(f"{what}: only one class present ({yi.size} samples, all {only}); "
+                                 "this metric needs both real and fake samples")
+    return yi, s
+
+
+def _threshold(threshold: float) -> float:
+    t = float(threshold)
+    if not np.isfinite(t):
+        raise FsfmBenchError(f"threshold must be a finite number, got {threshold!r}")
+    return t
+
+
+def roc(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Full ROC (no intermediate points dropped): fpr, tpr, thresholds; thresholds[0] is finite.
+
+    sklearn puts ``inf`` first (nothing predicted fake); we replace it by the next float above the
+    largest score so that interpolated thresholds stay finite and usable for ``acc``/``hter``.
+    """
+    y, s = check_inputs(labels, scores, what="roc")
+    fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
+    thr = thr.astype(float).copy()
+    thr[0] = np.nextafter(float(s.max()), np.inf)
+    return fpr, tpr, thr
+
+
+def auc(labels, scores) -> float:
+    """Area under the ROC curve (ties count one half, as in sklearn's ``roc_auc_score``)."""
+    y, s = check_inputs(labels, scores, what="auc")
+    return float(skm.roc_auc_score(y, s))
+
+
+def ap(labels, scores) -> float:
+    """Average precision with fake/attack as the positive class (sklearn's step-wise estimator)."""
+    y, s = check_inputs(labels, scores, what="ap")
+    return float(skm.average_precision_score(y, s))
+
+
+def eer(labels, scores) -> EER:
+    """Equal error rate on the linearly interpolated ROC, and its threshold.
+
+    The rate is the root of ``1 - x - TPR(x)`` (FSFM's ``brentq`` definition), solved exactly on
+    the piecewise-linear ROC: ``g = 1 - FPR - TPR`` falls monotonically along the curve, so the root
+    lies on the first segment where ``g`` reaches 0; the threshold is interpolated on that segment
+    with the same weight. Returns ``EER(rate, threshold)``; the rate is a fraction in [0, 1].
+    """
+    fpr, tpr, thr = roc(labels, scores)
+    g = 1.0 - fpr - tpr
+    k = int(np.argmax(g <= 0.0))            # g[-1] = -1 < 0, so a crossing always exists
+    if g[k] == 0.0 or k == 0:
+        return EER(float(fpr[k]), float(thr[k]))
+    w = g[k - 1] / (g[k - 1] - g[k])        # in (0, 1]
+    rate = fpr[k - 1] + w * (fpr[k] - fpr[k - 1])
+    threshold = thr[k - 1] + w * (thr[k] - thr[k - 1])
+    return EER(float(rate), float(threshold))
+
+
+def acc(labels, scores, threshold: float = 0.5) -> float:
+    """Accuracy when ``score >= threshold`` means fake (one class alone is allowed)."""
+    y, s = check_inputs(labels, scores, both_classes=False, what="acc")
+    return float(np.mean((s >= _threshold(threshold)).astype(int) == y))
+
+
+def balanced_acc(labels, scores, threshold: float = 0.5) -> float:
+    """Mean of the real-class and fake-class accuracies at ``threshold`` (sklearn's definition)."""
+    y, s = check_inputs(labels, scores, what="balanced_acc")
+    return float(skm.balanced_accuracy_score(y, (s >= _threshold(threshold)).astype(int)))
+
+
+def error_rates(labels, scores, threshold: float) -> tuple[float, float]:
+    """(FAR, FRR) at ``threshold``: attacks accepted as real, and reals rejected as attacks."""
+    y, s = check_inputs(labels, scores, what="hter")
+    t = _threshold(threshold)
+    pred_fake = s >= t
+    far = float(np.mean(~pred_fake[y == 1]))
+    frr = float(np.mean(pred_fake[y == 0]))
+    return far, frr
+
+
+def hter(labels, scores, threshold: float) -> float:
+    """Half total error rate ``(FAR + FRR) / 2`` at a threshold the caller chose and records.
+
+    The threshold's source (fixed 0.5, EER on the source validation set, or the oracle EER on the
+    target itself as the MCIO code does) is part of the result, never implied.
+    """
+    far, frr = error_rates(labels, scores, threshold)
+    return 0.5 * (far + frr)
+
+
+def tpr_at_fpr(labels, scores, fpr: float = 0.01) -> float:
+    """Largest TPR over ROC points with FPR <= ``fpr`` (FLIP's estimator, fake = positive)."""
+    target = float(fpr)
+    if not 0.0 <= target <= 1.0:
+        raise FsfmBenchError(f"tpr_at_fpr: target FPR must be in [0, 1], got {fpr!r}")
+    f, t, _ = roc(labels, scores)
+    return float(t[f <= target].max())      # f[0] == 0, so the set is never empty
