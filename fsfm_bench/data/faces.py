@@ -1,0 +1,129 @@
+"""Face detections and the FF++/FSFM square crop (optionally 5-point aligned).
+
+The crop follows FF++'s ``get_boundingbox`` as FSFM uses it (fsfm-method.md §1.1): side =
+``int(max(w, h) * 1.3)`` of the detection, centred on the detection's centre, top-left clipped at
+0, side then clipped to fit the image, so crops at a border are smaller or shifted, never padded.
+The crop is then resized to the configured size (the official code saves native resolution and
+resizes to 224 bicubic in the parsing step; we resize once, bicubic, for the same result).
+
+Alignment (off by default, as in FSFM): a similarity transform maps five points (eye centres, nose
+tip, mouth corners) onto a canonical template scaled so the face fills the crop like the 1.3x box.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..errors import FsfmBenchError
+
+#: five-point target (eye centres, nose tip, mouth corners) in unit-square coordinates of the crop:
+#: where those points sit, on average, in an unaligned 1.3x crop of a dlib box (derived from the
+#: generic 68-point face of :mod:`.parsing`), so aligned and unaligned crops frame the face alike.
+def _template5() -> np.ndarray:
+    from .parsing import TEMPLATE68
+    return (five_from_68(TEMPLATE68) + 0.15) / 1.3
+
+
+
+
+
+@dataclass
+class Detection:
+    """One face: box x0, y0, x1, y1 (pixels of the image it was found in), score, optional 5 points."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks5: np.ndarray | None = None          # (5, 2): subject's right eye, left eye, nose, mouth R, L
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def area(self) -> float:
+        x0, y0, x1, y1 = self.box
+        return max(0.0, x1 - x0) * max(0.0, y1 - y0)
+
+    def scaled(self, factor: float) -> "Detection":
+        """The same detection in an image ``factor`` times larger (undo a detection downscale)."""
+        box = tuple(float(v) * factor for v in self.box)
+        lm = None if self.landmarks5 is None else self.landmarks5 * factor
+        return Detection(box, self.score, lm, dict(self.meta))  # type: ignore[arg-type]
+
+
+def largest(detections: list[Detection]) -> Detection | None:
+    """The largest face (by box area; ties -> higher score).
+
+    The official FSFM code takes ``faces[0]``, dlib's first detection, although its comment says
+    "biggest"; keeping the largest is what the comment meant and what DeepfakeBench does.
+    """
+    if not detections:
+        return None
+    return max(detections, key=lambda d: (d.area, d.score))
+
+
+def crop_box(box: tuple[float, float, float, float], image_shape: tuple[int, ...],
+             scale: float = 1.3, minsize: int | None = None) -> tuple[int, int, int, int]:
+    """FF++ ``get_boundingbox``: square ``int(max(w,h)*scale)`` around the centre, clipped to the image."""
+    height, width = image_shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    size_bb = int(max(x2 - x1, y2 - y1) * scale)
+    if minsize and size_bb < minsize:
+        size_bb = minsize
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    x0 = max(int(cx - size_bb // 2), 0)
+    y0 = max(int(cy - size_bb // 2), 0)
+    size_bb = min(width - x0, size_bb)
+    size_bb = min(height - y0, size_bb)
+    if size_bb <= 0:
+        raise FsfmBenchError(f"face box {box} lies outside the {width}x{height} image")
+    return x0, y0, x0 + size_bb, y0 + size_bb
+
+
+@dataclass
+class Crop:
+    """A face crop: pixels, the source-image box, and the 2x3 affine image -> crop coordinates."""
+
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+    matrix: np.ndarray
+    aligned: bool
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """Map (N, 2) image coordinates into crop coordinates."""
+        pts = np.asarray(points, dtype=np.float64)
+        return pts @ self.matrix[:, :2].T + self.matrix[:, 2]
+
+
+def crop_face(image: np.ndarray, detection: Detection, size: int | None, scale: float = 1.3,
+              align: bool = False, landmarks5: np.ndarray | None = None) -> Crop:
+    """Cut the face out of ``image`` (HxWx3) as a square of ``size`` pixels (None = native side).
+
+    ``align=True`` needs five points (from the detector, e.g. MTCNN, or derived from 68 landmarks);
+    a clear error says so when there are none.
+    """
+    box = crop_box(detection.box, image.shape, scale)
+    x0, y0, x1, y1 = box
+    side = x1 - x0
+    out = int(size) if size else side
+    if not align:
+        s = out / side
+        matrix = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]], dtype=np.float64)
+        patch = image[y0:y1, x0:x1]
+        interp = cv2.INTER_AREA if out < side else cv2.INTER_CUBIC
+        pixels = cv2.resize(patch, (out, out), interpolation=interp) if out != side else patch.copy()
+        return Crop(np.ascontiguousarray(pixels), box, matrix, False)
+    pts = landmarks5 if landmarks5 is not None else detection.landmarks5
+    if pts is None:
+        raise FsfmBenchError("align=true needs five facial points, but this detector gives none and the "
+                             "parser gave no landmarks; use detector=mtcnn or parser=dlib68, or align=false")
+    matrix, _ = cv2.estimateAffinePartial2D(np.asarray(pts, np.float64), _template5() * out, method=cv2.LMEDS)
+    if matrix is None:
+        raise FsfmBenchError("could not fit the 5-point alignment (degenerate points)")
+    pixels = cv2.warpAffine(image, matrix, (out, out), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
+    return Crop(pixels, box, matrix, True)
+
+
+def five_from_68(landmarks68: np.ndarray) -> np.ndarray:
+    """Eye centres, nose tip and mouth corners from iBUG-68 points (the order of the alignment target)."""
+    lm = np.asarray(landmarks68, dtype=np.float64)
+    return np.stack([lm[36:42].mean(0), lm[42:48].mean(0), lm[30], lm[48], lm[54]])
