@@ -17,11 +17,7 @@ from torch import nn
 
 from fsfm_bench.errors import UsageError
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-HALF = (0.5, 0.5, 0.5)
+from .norms import HALF, IMAGENET_MEAN, IMAGENET_STD, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD  # noqa: F401
 
 _STEM = re.compile(r"^(cls_token|pos_embed|reg_token|patch_embed|norm_pre|mask_token|pos_drop|patch_drop)\b")
 _BLOCK = re.compile(r"^blocks\.(\d+)\.")

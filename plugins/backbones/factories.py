@@ -8,8 +8,20 @@ from typing import Any
 
 from fsfm_bench.errors import UsageError
 
-from .base import HALF, IMAGENET_MEAN, IMAGENET_STD, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-from .loading import build_cnn, build_vit
+from .norms import HALF, IMAGENET_MEAN, IMAGENET_STD, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+
+def build_vit(*args: Any, **kw: Any):
+    """Deferred import: torch and timm load when a backbone is built, not when plugins are listed."""
+    from .loading import build_vit as _build_vit
+
+    return _build_vit(*args, **kw)
+
+
+def build_cnn(*args: Any, **kw: Any):
+    from .loading import build_cnn as _build_cnn
+
+    return _build_cnn(*args, **kw)
 
 IMAGENET = (IMAGENET_MEAN, IMAGENET_STD)
 OPENAI_CLIP = (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD)

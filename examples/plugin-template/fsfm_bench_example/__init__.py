@@ -6,15 +6,27 @@ from fsfm_bench.hookspecs import hookimpl
 fsfm_bench_api = ">=1,<2"
 
 
-@hookimpl
-def register_backbones(register):
+# Register light factories and import torch/timm inside them: `fsfm-bench plugins` and `ls` load
+# every plugin, and should not pay for importing models nobody asked for.
+def example_vit(checkpoint=None, **kwargs):
+    """Example ViT (64-d, 2 blocks) for plugin authors to copy."""
     from .backbone import build_example_vit
 
-    register("example_vit", build_example_vit)
+    return build_example_vit(checkpoint=checkpoint, **kwargs)
+
+
+def example_center(mask_ratio=0.75, patch_size=16, **kwargs):
+    """Centre-first masking: the K = int(N * ratio) patches closest to the centre are masked."""
+    from .masking import build_center_masking
+
+    return build_center_masking(mask_ratio=mask_ratio, patch_size=patch_size, **kwargs)
+
+
+@hookimpl
+def register_backbones(register):
+    register("example_vit", example_vit)
 
 
 @hookimpl
 def register_masking_strategies(register):
-    from .masking import build_center_masking
-
-    register("example_center", build_center_masking)
+    register("example_center", example_center)

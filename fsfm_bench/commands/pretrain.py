@@ -1,0 +1,138 @@
+"""``fsfm-bench pretrain recipe=fsfm data=DATASET_OR_MANIFEST masking=crfr_p model=vit_base [k=v ...]``
+
+Composes the recipe (configs/recipes/<recipe>.yaml) with ``key=value`` overrides, computes (or
+reads from cache) the dataset mean/std, trains on mmengine's Runner (auto-resume from the work
+dir; ``torchrun --nproc_per_node=N -m fsfm_bench pretrain ...`` for DDP) and exports the encoder
+in the FSFM layout with its mean/std file and card under ``<work_dir>/export/``.
+
+Shorthands: ``data=`` -> ``data.source``, ``masking=`` -> ``masking.name``, ``model=`` ->
+``model.preset``, ``ssl=`` -> the algorithm (fsfm, mae), ``work_dir=`` -> ``work_dir``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import FsfmBenchError, UsageError
+
+SHORTHANDS = {"data": "data.source", "masking": "masking.name", "model": "model.preset"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("options", nargs="*", help="key=value: recipe=, data=, masking=, model=, "
+                                                    "work_dir=, and any dotted recipe key")
+
+
+def resolve_manifest(source: str, prepared_root: str | None = None) -> Path:
+    """A manifest file, a prepared folder holding manifest.jsonl, or a prepared dataset's name."""
+    if not source:
+        raise UsageError("no pretraining data: pass data=PATH/manifest.jsonl or a prepared dataset folder")
+    p = Path(source).expanduser()
+    if p.is_file():
+        return p
+    if p.is_dir() and (p / "manifest.jsonl").is_file():
+        return p / "manifest.jsonl"
+    root = Path(prepared_root or "data/prepared")
+    if (root / source / "manifest.jsonl").is_file():
+        return root / source / "manifest.jsonl"
+    raise FsfmBenchError(
+        f"pretraining data {source!r} not found (looked for a manifest file, {p}/manifest.jsonl and "
+        f"{root / source}/manifest.jsonl). Prepare it first, e.g. `fsfm-bench prepare dataset={source} "
+        f"out=PATH`, then pass data=PATH")
+
+
+def split_options(options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    recipe = str(options.pop("recipe", "fsfm"))
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        out[SHORTHANDS.get(key, key)] = value
+    return recipe, out
+
+
+def compose_pretrain(recipe: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    from ..config import compose
+
+    return compose(recipe=recipe, overrides=overrides).to_dict()
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..config import config_hash, parse_overrides, save_config
+
+    recipe, overrides = split_options(parse_overrides(args.options))
+    cfg = compose_pretrain(recipe, overrides)
+    return run_pretrain(cfg, recipe, save=save_config, digest=config_hash)
+
+
+def run_pretrain(cfg: dict[str, Any], recipe: str | None, save=None, digest=None) -> int:
+    import torch
+
+    from .. import plugins
+    from ..data.manifest import manifest_hash, read_manifest
+    from ..engine.data import compute_mean_std
+    from ..engine.export import export_encoder
+    from ..engine.runner import build_runner, finish_distributed, init_distributed, world
+    from ..engine.step import NonFiniteLossError
+    from ..models.convert import load_official_checkpoint
+
+    data = cfg["data"]
+    manifest = resolve_manifest(str(data.get("source") or ""), data.get("prepared_root"))
+    data["manifest"] = str(manifest)
+    launcher = init_distributed()
+    rank, world_size = world()
+    try:
+        import torch.distributed as dist
+
+        if data.get("mean") and data.get("std"):
+            mean, std = data["mean"], data["std"]
+        else:
+            if rank == 0:
+                mean, std = compute_mean_std(manifest, cfg["model"]["img_size"], data.get("cache_dir"),
+                                             int(data.get("num_workers", 0)), data.get("split"),
+                                             bool(data.get("real_only", True)))
+            if world_size > 1:
+                dist.barrier()
+            if rank != 0:
+                mean, std = compute_mean_std(manifest, cfg["model"]["img_size"], data.get("cache_dir"),
+                                             0, data.get("split"), bool(data.get("real_only", True)))
+        if digest is None:
+            from ..config import config_hash as digest
+        cfg_hash = digest(cfg)
+        work_dir = cfg.get("work_dir") or os.path.join("runs", "pretrain", f"{recipe or 'custom'}-{cfg_hash[:8]}")
+        if rank == 0 and save is not None:
+            save(cfg, work_dir)
+        factory = plugins.get("ssl", cfg.get("ssl", "fsfm"))
+        model = factory(model=cfg["model"], loss=cfg.get("loss"), masking=cfg.get("masking"),
+                        seed=int(cfg.get("seed", 0)), max_nonfinite=int(cfg.get("max_nonfinite", 5)),
+                        id_branch=bool(cfg.get("id_branch", True)))
+        official = cfg.get("init_from_official") or {}
+        if official.get("online"):
+            load_official_checkpoint(model, official["online"], official.get("target"))
+        runner = build_runner(cfg, model, work_dir, mean, std, launcher)
+        try:
+            runner.train()
+        except NonFiniteLossError:
+            path = os.path.join(work_dir, "nonfinite_stop.pth")
+            runner.save_checkpoint(work_dir, "nonfinite_stop.pth")
+            if rank == 0:
+                from ..io import atomic_write_text
+
+                atomic_write_text(os.path.join(work_dir, "last_checkpoint"), path)
+            raise
+        except torch.OutOfMemoryError as exc:
+            bs = int(data["batch_size"])
+            accum = int(cfg["optim"].get("accum_iter", 1))
+            raise FsfmBenchError(
+                f"out of memory at data.batch_size={bs} per device; try data.batch_size={max(bs // 2, 1)} "
+                f"optim.accum_iter={accum * 2} (same effective batch), or amp=bf16") from exc
+        if rank == 0:
+            net = runner.model.module if hasattr(runner.model, "module") else runner.model
+            ckpt = export_encoder(net, os.path.join(work_dir, "export"), mean, std,
+                                  ssl=str(cfg.get("ssl", "fsfm")), recipe=recipe, config_sha256=cfg_hash,
+                                  manifest_sha256=manifest_hash(read_manifest(manifest)),
+                                  epochs=int(runner.epoch))
+            print(f"encoder checkpoint: {ckpt}")
+    finally:
+        finish_distributed()
+    return 0
