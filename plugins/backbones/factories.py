@@ -36,12 +36,17 @@ FSFM_ARCHS = {
     "vit_base_patch16": "vit_base_patch16_224",
     "vit_large_patch16": "vit_large_patch16_224",
 }
+FSFM_SMALL_NAMES = ("fsfm_vit_small_patch16", "vit_small_patch16")
 CNN_ARCHS = {"legacy_xception": HALF_HALF, "xception": HALF_HALF, "tf_efficientnet_b4": IMAGENET,
              "efficientnet_b4": IMAGENET}
 
 
 def build_fsfm(checkpoint: Any = None, arch: str | None = None, **kw: Any):
     """FSFM / FS-VFM ViT-S/B/L/16 (FSFM releases and fsfm-bench's own pretraining output)."""
+    if arch in FSFM_SMALL_NAMES:
+        # FSFM's ViT-S has 12 heads of 32 dims (fsfm-method.md §1.4); timm's vit_small has 6. Weight
+        # shapes are identical, so a wrong head count would load silently and compute differently.
+        kw.setdefault("num_heads", 12)
     arch = FSFM_ARCHS.get(arch, arch) if arch else None
     default = None if checkpoint not in (None, "", "none") else IMAGENET  # released FSFM needs its own stats
     return build_vit("fsfm", checkpoint=checkpoint, layout="fsfm", default_arch="vit_base_patch16_224",

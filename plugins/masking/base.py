@@ -1,0 +1,106 @@
+"""What every masking strategy shares: its settings, the input checks and the call contract.
+
+Contract (DESIGN.md, issue 5): ``strategy(parsing_maps [B, H, W] int, generator=None)`` returns
+``(mask [B, N] bool, focus [B, N] bool)`` with exactly ``K = int(N * mask_ratio)`` True per row of
+``mask`` (True = masked, raster patch order), and ``focus`` (the fully covered region, a subset of
+``mask``; all False for strategies without one). ``generator=None`` draws from the global RNG.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from fsfm_bench.errors import UsageError
+
+from .patches import check_parsing_maps
+from .regions import GROUP_NAMES
+
+
+@dataclass(frozen=True)
+class MaskingResult:
+    """One batch's masks, plus the covered region (CRFR only) that was drawn or forced."""
+
+    mask: torch.Tensor                  # bool [B, N], exactly K True per row
+    focus: torch.Tensor                 # bool [B, N], subset of mask
+    region_index: int | None = None     # index into regions.GROUPS
+
+    @property
+    def region(self) -> str | None:
+        """Name of the covered region (e.g. 'eyes'), or None."""
+        return None if self.region_index is None else GROUP_NAMES[self.region_index]
+
+
+def _size_pair(input_size: int | Sequence[int] | None) -> tuple[int, int] | None:
+    if input_size is None:
+        return None
+    if isinstance(input_size, int) and not isinstance(input_size, bool):
+        return (input_size, input_size)
+    pair = tuple(int(v) for v in input_size)
+    if len(pair) != 2:
+        raise UsageError(f"input_size must be an int or (height, width), got {input_size!r}")
+    return pair  # type: ignore[return-value]
+
+
+class MaskingStrategy:
+    """Base class: validates settings once, maps per call; subclasses implement ``_sample``."""
+
+    name = "base"
+    has_region = False                  # does the strategy cover one facial region per batch
+
+    def __init__(self, mask_ratio: float = 0.75, patch_size: int = 16,
+                 input_size: int | Sequence[int] | None = None) -> None:
+        if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)) \
+                or not 0.0 < float(mask_ratio) < 1.0:
+            raise UsageError(f"mask_ratio must be a number in (0, 1), got {mask_ratio!r} "
+                             f"(FSFM and MAE use 0.75).")
+        if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
+            raise UsageError(f"patch_size must be a positive int, got {patch_size!r} (ViT-B/16: 16).")
+        self.mask_ratio = float(mask_ratio)
+        self.patch_size = patch_size
+        self.input_size = _size_pair(input_size)
+        self.last_region_index: int | None = None
+
+    @property
+    def last_region(self) -> str | None:
+        """Name of the region the last call covered (CRFR strategies), else None."""
+        return None if self.last_region_index is None else GROUP_NAMES[self.last_region_index]
+
+    def num_masked(self, num_patches: int) -> int:
+        """K = int(N * mask_ratio): 147 of 196 at the paper's settings."""
+        return int(num_patches * self.mask_ratio)
+
+    def __call__(self, parsing_maps: torch.Tensor, generator: torch.Generator | None = None,
+                 region: int | str | Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mask, focus) for a batch of parsing maps; ``region`` forces the covered region (CRFR)."""
+        result = self.sample(parsing_maps, generator=generator, region=region)
+        return result.mask, result.focus
+
+    def sample(self, parsing_maps: torch.Tensor, generator: torch.Generator | None = None,
+               region: int | str | Sequence[int] | None = None) -> MaskingResult:
+        """Like ``__call__`` but also returns the covered region."""
+        if region is not None and not self.has_region:
+            raise UsageError(f"masking strategy {self.name!r} covers no region; `region` is only "
+                             f"for crfr_p and crfr_r.")
+        maps = check_parsing_maps(parsing_maps, self.patch_size, self.input_size)
+        batch = maps.shape[0]
+        num = (maps.shape[1] // self.patch_size) * (maps.shape[2] // self.patch_size)
+        k = self.num_masked(num)
+        result = self._sample(maps, k, generator, region)
+        self.last_region_index = result.region_index
+        assert result.mask.shape == (batch, num) and result.focus.shape == (batch, num)
+        return result
+
+    def _sample(self, maps: torch.Tensor, k: int, generator: torch.Generator | None,
+                region: int | str | Sequence[int] | None) -> MaskingResult:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(mask_ratio={self.mask_ratio}, patch_size={self.patch_size}, "
+                f"input_size={self.input_size})")
+
+
+def empty_focus(mask: torch.Tensor) -> torch.Tensor:
+    """The focus of a strategy that covers no region: nothing."""
+    return torch.zeros_like(mask)

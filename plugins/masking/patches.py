@@ -1,0 +1,127 @@
+"""From parsing maps to patches: input checks, which labels each patch touches, group ownership.
+
+A patch belongs to a label set when ANY of its pixels carries one of those labels (FSFM takes a
+max-pool of the indicator, §1.3). Instead of one max-pool per label we build, per pixel, the bit
+``1 << label`` and OR-reduce it over each patch: one pass over the maps gives an 11-bit presence
+mask per patch, from which every group's membership is a cheap bit test. All of it is batched
+tensor code that runs on whatever device the maps live on.
+"""
+from __future__ import annotations
+
+import torch
+
+from fsfm_bench.errors import FsfmBenchError
+
+from .regions import BOUNDARY, GROUPS, NUM_GROUPS, NUM_LABELS, label_bits
+
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+_SMALL_DTYPES = (torch.uint8, torch.int8, torch.int16)
+
+
+def check_parsing_maps(maps: object, patch_size: int,
+                       input_size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Check that ``maps`` is an integer [B, H, W] tensor of LaPa labels tiled by ``patch_size``.
+
+    Raises one FsfmBenchError per problem, saying what was wrong and what to do.
+    """
+    if not isinstance(maps, torch.Tensor):
+        raise FsfmBenchError(f"parsing maps must be a torch.Tensor [B, H, W] of LaPa labels, got "
+                             f"{type(maps).__name__}; convert with torch.as_tensor(maps).")
+    if maps.ndim != 3:
+        hint = (" (a channel axis of size 1: squeeze it with maps[:, 0])"
+                if maps.ndim == 4 and maps.shape[1] == 1 else
+                " (one map: add the batch axis with maps[None])" if maps.ndim == 2 else "")
+        raise FsfmBenchError(f"parsing maps must have 3 dimensions [B, H, W], got shape "
+                             f"{tuple(maps.shape)}{hint}.")
+    if maps.dtype not in _INTEGER_DTYPES:
+        raise FsfmBenchError(f"parsing maps must hold integer labels 0..{NUM_LABELS - 1} (int8 as "
+                             f"stored, or any integer dtype), got dtype {maps.dtype}; a float or bool "
+                             f"map is not a LaPa label map (take the argmax over the parser's logits).")
+    height, width = int(maps.shape[1]), int(maps.shape[2])
+    if input_size is not None and (height, width) != tuple(input_size):
+        raise FsfmBenchError(f"parsing maps are {height}x{width} but the model input is "
+                             f"{input_size[0]}x{input_size[1]}: maps must have the image's size "
+                             f"(resize them with nearest-neighbour interpolation, or re-run the parser).")
+    if height % patch_size or width % patch_size or height == 0 or width == 0:
+        raise FsfmBenchError(f"parsing maps of {height}x{width} are not a whole number of "
+                             f"{patch_size}x{patch_size} patches: use maps of the model's input size "
+                             f"(e.g. 224x224 for patch 16).")
+    if maps.numel():
+        low, high = (int(v) for v in torch.aminmax(maps))
+        if low < 0 or high >= NUM_LABELS:
+            bad = low if low < 0 else high
+            raise FsfmBenchError(f"parsing maps hold label {bad}, outside the 11 LaPa labels "
+                                 f"0..{NUM_LABELS - 1} (0 background, 1 skin, ..., 10 hair): were they "
+                                 f"made by a different parser (e.g. CelebAMask-HQ's 19 classes)?")
+    return maps
+
+
+def _or_fold(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """OR-reduce ``x`` along ``dim`` by repeated halving (works for any length, in place)."""
+    length = x.shape[dim]
+    while length > 1:
+        half = length // 2
+        low = x.narrow(dim, 0, half)
+        torch.bitwise_or(low, x.narrow(dim, half, half), out=low)
+        if length % 2:
+            first = x.narrow(dim, 0, 1)
+            torch.bitwise_or(first, x.narrow(dim, 2 * half, 1), out=first)
+        x = low
+        length = half
+    return x.squeeze(dim)
+
+
+def patch_label_bits(maps: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Per patch (raster order), the bit set of the labels any of its pixels has: int16 [B, N]."""
+    batch, height, width = maps.shape
+    rows, cols = height // patch_size, width // patch_size
+    shift = maps if maps.dtype in _SMALL_DTYPES else maps.to(torch.int16)
+    shift = shift.reshape(batch, rows, patch_size, width)
+    one = torch.ones(1, dtype=torch.int16, device=maps.device).expand(shift.shape)   # no fill pass
+    bits = torch.bitwise_left_shift(one, shift)                 # int16: the expanded operand decides
+    bits = _or_fold(bits, 2)                                    # [B, rows, width]
+    bits = _or_fold(bits.reshape(batch, rows, cols, patch_size), 3)
+    return bits.reshape(batch, rows * cols)
+
+
+def has_any(bits: torch.Tensor, labels: int) -> torch.Tensor:
+    """Bool mask of the patches whose bit set meets ``labels`` (a bit set)."""
+    return torch.bitwise_and(bits, labels) != 0
+
+
+def group_membership(bits: torch.Tensor) -> torch.Tensor:
+    """Bool [B, 8, N]: does patch n touch group g (FSFM's groups, BOUNDARY included)."""
+    skin, hair_or_background = label_bits((1,)), label_bits((10, 0))
+    members = []
+    for name, labels in GROUPS:
+        if name == BOUNDARY:
+            members.append(has_any(bits, skin) & has_any(bits, hair_or_background))
+        else:
+            members.append(has_any(bits, label_bits(labels)))
+    return torch.stack(members, dim=1)
+
+
+def owners(members: torch.Tensor, first: int | None = None) -> torch.Tensor:
+    """Long [B, N]: the group that owns each patch.
+
+    ``first`` (the covered region) owns all its patches; every other patch goes to the first group
+    in list order that touches it. Every label is in some group, so every patch gets an owner.
+    """
+    batch, _, num = members.shape
+    order = list(range(NUM_GROUPS))
+    if first is not None:
+        order.remove(first)
+        order.insert(0, first)
+    owner = torch.full((batch, num), NUM_GROUPS, dtype=torch.long, device=members.device)
+    covered = torch.zeros((batch, num), dtype=torch.bool, device=members.device)
+    for group in order:                               # 8 fixed groups, never the samples
+        take = members[:, group] & ~covered
+        owner.masked_fill_(take, group)
+        covered |= take
+    return owner
+
+
+def owner_counts(owner: torch.Tensor, num_owners: int) -> torch.Tensor:
+    """Long [B, num_owners]: how many patches each owner has in each row."""
+    counts = torch.zeros((owner.shape[0], num_owners), dtype=torch.long, device=owner.device)
+    return counts.scatter_add_(1, owner, torch.ones_like(owner))
