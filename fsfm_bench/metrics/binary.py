@@ -9,6 +9,9 @@ Conventions shared by every function:
 
 - ``labels`` are 0 (real/live) or 1 (fake/attack); ``scores`` are finite, higher = more fake.
 - A sample is *predicted fake* when ``score >= threshold`` (sklearn's ``roc_curve`` convention).
+- Every metric is computed once, in :mod:`.curve`, from cumulative counts over the sorted unique
+  scores; the bootstrap calls the same functions with resample multiplicities as weights.
+  sklearn is the reference the tests compare against.
 - Empty input, length mismatch, NaN/inf scores, labels outside {0, 1} and (for metrics that need
   both) a single class raise :class:`~fsfm_bench.errors.FsfmBenchError` with one clear message.
 """
@@ -17,9 +20,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from sklearn import metrics as skm
 
 from ..errors import FsfmBenchError
+from . import curve as C
 
 __all__ = ["EER", "check_inputs", "roc", "auc", "ap", "eer", "acc", "balanced_acc", "hter",
            "error_rates", "tpr_at_fpr"]
@@ -73,29 +76,36 @@ def _threshold(threshold: float) -> float:
     return t
 
 
+def _curve(labels, scores, what: str, both_classes: bool = True):
+    """Checked inputs -> (ranking, tp, fp): the counts every metric below is computed from."""
+    y, s = check_inputs(labels, scores, both_classes=both_classes, what=what)
+    ranking = C.rank(s)
+    tp, fp = C.cumulative_counts(ranking, y)
+    return ranking, tp, fp
+
+
 def roc(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Full ROC (no intermediate points dropped): fpr, tpr, thresholds; thresholds[0] is finite.
 
-    sklearn puts ``inf`` first (nothing predicted fake); we replace it by the next float above the
-    largest score so that interpolated thresholds stay finite and usable for ``acc``/``hter``.
+    Same points as sklearn's ``roc_curve(drop_intermediate=False)``, whose first threshold ``inf``
+    (nothing predicted fake) is replaced by the next float above the largest score so that
+    interpolated thresholds stay finite and usable for ``acc``/``hter``.
     """
-    y, s = check_inputs(labels, scores, what="roc")
-    fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
-    thr = thr.astype(float).copy()
-    thr[0] = np.nextafter(float(s.max()), np.inf)
-    return fpr, tpr, thr
+    ranking, tp, fp = _curve(labels, scores, "roc")
+    fpr, tpr = C.roc_from_counts(tp, fp)
+    return fpr, tpr, C.point_thresholds(ranking, tp, fp)
 
 
 def auc(labels, scores) -> float:
     """Area under the ROC curve (ties count one half, as in sklearn's ``roc_auc_score``)."""
-    y, s = check_inputs(labels, scores, what="auc")
-    return float(skm.roc_auc_score(y, s))
+    _, tp, fp = _curve(labels, scores, "auc")
+    return float(C.auc_from_counts(tp, fp))
 
 
 def ap(labels, scores) -> float:
     """Average precision with fake/attack as the positive class (sklearn's step-wise estimator)."""
-    y, s = check_inputs(labels, scores, what="ap")
-    return float(skm.average_precision_score(y, s))
+    _, tp, fp = _curve(labels, scores, "ap")
+    return float(C.ap_from_counts(tp, fp))
 
 
 def eer(labels, scores) -> EER:
@@ -106,37 +116,30 @@ def eer(labels, scores) -> EER:
     lies on the first segment where ``g`` reaches 0; the threshold is interpolated on that segment
     with the same weight. Returns ``EER(rate, threshold)``; the rate is a fraction in [0, 1].
     """
-    fpr, tpr, thr = roc(labels, scores)
-    g = 1.0 - fpr - tpr
-    k = int(np.argmax(g <= 0.0))            # g[-1] = -1 < 0, so a crossing always exists
-    if g[k] == 0.0 or k == 0:
-        return EER(float(fpr[k]), float(thr[k]))
-    w = g[k - 1] / (g[k - 1] - g[k])        # in (0, 1]
-    rate = fpr[k - 1] + w * (fpr[k] - fpr[k - 1])
-    threshold = thr[k - 1] + w * (thr[k] - thr[k - 1])
+    ranking, tp, fp = _curve(labels, scores, "eer")
+    rate, threshold = C.eer_from_counts(tp, fp, C.point_thresholds(ranking, tp, fp))
     return EER(float(rate), float(threshold))
+
+
+def _at(labels, scores, threshold: float, what: str, both_classes: bool = True):
+    ranking, tp, fp = _curve(labels, scores, what, both_classes)
+    return C.counts_at_threshold(ranking, tp, fp, _threshold(threshold))
 
 
 def acc(labels, scores, threshold: float = 0.5) -> float:
     """Accuracy when ``score >= threshold`` means fake (one class alone is allowed)."""
-    y, s = check_inputs(labels, scores, both_classes=False, what="acc")
-    return float(np.mean((s >= _threshold(threshold)).astype(int) == y))
+    return float(C.acc_from_counts(*_at(labels, scores, threshold, "acc", both_classes=False)))
 
 
 def balanced_acc(labels, scores, threshold: float = 0.5) -> float:
     """Mean of the real-class and fake-class accuracies at ``threshold`` (sklearn's definition)."""
-    y, s = check_inputs(labels, scores, what="balanced_acc")
-    return float(skm.balanced_accuracy_score(y, (s >= _threshold(threshold)).astype(int)))
+    return float(C.balanced_acc_from_counts(*_at(labels, scores, threshold, "balanced_acc")))
 
 
 def error_rates(labels, scores, threshold: float) -> tuple[float, float]:
     """(FAR, FRR) at ``threshold``: attacks accepted as real, and reals rejected as attacks."""
-    y, s = check_inputs(labels, scores, what="hter")
-    t = _threshold(threshold)
-    pred_fake = s >= t
-    far = float(np.mean(~pred_fake[y == 1]))
-    frr = float(np.mean(pred_fake[y == 0]))
-    return far, frr
+    far, frr = C.error_rates_from_counts(*_at(labels, scores, threshold, "hter"))
+    return float(far), float(frr)
 
 
 def hter(labels, scores, threshold: float) -> float:
@@ -151,8 +154,13 @@ def hter(labels, scores, threshold: float) -> float:
 
 def tpr_at_fpr(labels, scores, fpr: float = 0.01) -> float:
     """Largest TPR over ROC points with FPR <= ``fpr`` (FLIP's estimator, fake = positive)."""
+    target = _target_fpr(fpr)
+    _, tp, fp = _curve(labels, scores, "tpr_at_fpr")
+    return float(C.tpr_at_fpr_from_counts(tp, fp, target))
+
+
+def _target_fpr(fpr: float) -> float:
     target = float(fpr)
     if not 0.0 <= target <= 1.0:
         raise FsfmBenchError(f"tpr_at_fpr: target FPR must be in [0, 1], got {fpr!r}")
-    f, t, _ = roc(labels, scores)
-    return float(t[f <= target].max())      # f[0] == 0, so the set is never empty
+    return target

@@ -5,15 +5,23 @@ understates the uncertainty. When video ids are given, whole videos are drawn wi
 (a cluster bootstrap) and the metric is computed on all frames of the drawn videos. Resampling is
 stratified by class (reals and fakes are drawn separately, keeping their counts), so no resample
 ever has one class only and class imbalance is preserved. The interval is the percentile interval.
+
+Speed: for the built-in metrics (auc, ap, eer, tpr_at_fpr, acc, balanced_acc, hter) a resample is
+not materialised; its unit multiplicities weight counts on the ROC sorted once (:mod:`.curve`, the
+same code the plain metrics run), vectorised over batches of resamples. The draws are the same RNG
+calls as the per-resample loop, so both give the same values up to float round-off. Any other
+metric (or video ids whose frames disagree on the label) runs the loop.
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import FsfmBenchError
+from . import curve as C
 from .binary import check_inputs
 
 __all__ = ["CI", "bootstrap_ci", "scalar"]
@@ -69,22 +77,106 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
     else:
         strata = [np.flatnonzero(y == c) for c in (0, 1)]
         unit = "sample"
-    values = np.empty(int(n_resamples))
-    for i in range(int(n_resamples)):
-        picked = np.concatenate([rng.choice(st, size=st.size, replace=True) for st in strata])
-        if unit == "video":
-            counts = sizes[picked]
-            offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            idx = members[np.repeat(starts[picked], counts) + offsets]
-        else:
-            idx = picked
-        try:
-            values[i] = scalar(metric(y[idx], s[idx], **metric_kwargs))
-        except FsfmBenchError:
-            values[i] = np.nan        # e.g. all drawn fake videos had no frames of one class
+    fast = _fast_metric(metric, metric_kwargs)
+    consistent = unit == "sample" or np.array_equal(video_label[inverse], y)
+    if fast is not None and consistent:
+        unit_of = inverse if unit == "video" else np.arange(y.size)
+        values = _fast_values(fast, y, s, unit_of, strata, rng, int(n_resamples))
+    else:
+        values = np.empty(int(n_resamples))
+        for i in range(int(n_resamples)):
+            picked = _draw(rng, strata)
+            if unit == "video":
+                counts = sizes[picked]
+                offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+                idx = members[np.repeat(starts[picked], counts) + offsets]
+            else:
+                idx = picked
+            try:
+                values[i] = scalar(metric(y[idx], s[idx], **metric_kwargs))
+            except FsfmBenchError:
+                values[i] = np.nan        # e.g. all drawn fake videos had no frames of one class
     values = values[np.isfinite(values)]
     if values.size == 0:
         raise FsfmBenchError("bootstrap_ci: the metric failed on every resample")
     alpha = (1.0 - float(confidence)) / 2.0
     low, high = np.quantile(values, [alpha, 1.0 - alpha])
     return CI(estimate, float(low), float(high), int(n_resamples), float(confidence), unit)
+
+
+def _draw(rng: np.random.Generator, strata: list[np.ndarray]) -> np.ndarray:
+    """One stratified resample of unit indices (the RNG calls both paths make, in this order)."""
+    return np.concatenate([rng.choice(st, size=st.size, replace=True) for st in strata])
+
+
+# Metrics with a vectorised weighted path. "curve" metrics take the resamples' cumulative counts
+# (tp, fp: (B, G + 1)); "threshold" metrics take (TP, FP, P, N) at their threshold, (B,) each.
+def _fast_table() -> dict[Callable[..., Any], tuple[str, Callable[..., np.ndarray]]]:
+    from . import binary as B
+
+    def hter(tp_t, fp_t, p, n):
+        far, frr = C.error_rates_from_counts(tp_t, fp_t, p, n)
+        return 0.5 * (far + frr)
+
+    return {
+        B.auc: ("curve", lambda tp, fp: C.auc_from_counts(tp, fp)),
+        B.ap: ("curve", lambda tp, fp: C.ap_from_counts(tp, fp)),
+        B.eer: ("curve", lambda tp, fp: C.eer_from_counts(tp, fp)[0]),
+        B.tpr_at_fpr: ("curve", lambda tp, fp, fpr: C.tpr_at_fpr_from_counts(tp, fp, fpr)),
+        B.acc: ("threshold", C.acc_from_counts),
+        B.balanced_acc: ("threshold", C.balanced_acc_from_counts),
+        B.hter: ("threshold", hter),
+    }
+
+
+class _Fast(NamedTuple):
+    kind: str                                    # "curve" or "threshold"
+    fn: Callable[..., np.ndarray]
+    threshold: float | None
+
+
+def _fast_metric(metric: Callable[..., Any], kwargs: dict[str, Any]) -> _Fast | None:
+    """The metric's weighted implementation with its arguments bound, or None (use the loop)."""
+    entry = _fast_table().get(metric)
+    if entry is None:
+        return None
+    kind, fn = entry
+    try:
+        bound = inspect.signature(metric).bind(None, None, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    extra = {k: float(v) for k, v in list(bound.arguments.items())[2:]}
+    if kind == "threshold":
+        return _Fast(kind, fn, extra["threshold"])
+    return _Fast(kind, lambda tp, fp: fn(tp, fp, **extra), None)
+
+
+def _fast_values(fast: _Fast, y: np.ndarray, s: np.ndarray, unit_of: np.ndarray,
+                 strata: list[np.ndarray], rng: np.random.Generator, n_resamples: int,
+                 max_cells: int = 300_000) -> np.ndarray:
+    """Metric values of every resample from weighted counts on the ROC sorted once.
+
+    Each resample is drawn exactly as the loop draws it, turned into unit multiplicities, and
+    batched so that a batch's (resamples x score groups) arrays hold about ``max_cells`` numbers.
+    """
+    ranking = C.rank(s)
+    n_units = int(unit_of.max()) + 1
+    pos, neg = C.unit_group_matrices(ranking, y, unit_of, n_units)
+    if fast.kind == "threshold":
+        per_unit = np.stack(C.units_at_threshold(ranking, pos, neg, fast.threshold), axis=1)
+        cells = 4
+    else:
+        cells = ranking.thresholds.size + 1
+    batch = max(1, min(n_resamples, max_cells // cells))
+    values = np.empty(n_resamples)
+    for lo in range(0, n_resamples, batch):
+        hi = min(n_resamples, lo + batch)
+        mult = np.empty((hi - lo, n_units))
+        for row in range(hi - lo):
+            mult[row] = np.bincount(_draw(rng, strata), minlength=n_units)
+        if fast.kind == "threshold":
+            values[lo:hi] = fast.fn(*(mult @ per_unit).T)        # integer sums: exact
+        else:
+            values[lo:hi] = fast.fn(*C.counts_from_units(pos, neg, mult))
+    return values
