@@ -1,6 +1,6 @@
-"""``fsfm-bench leaderboard build [results=DIR] [out=leaderboards/] [reported=true] [figures=true]``.
+"""``fsfm-bench leaderboard build [results=leaderboards/results/] [out=leaderboards/] [reported=true] [figures=true]``.
 
-Collects every ``result_*.json`` under ``results`` (default ``results/``), validates each (an invalid
+Collects every ``result_*.json`` under ``results`` (default ``leaderboards/results/``, where runs write them), validates each (an invalid
 one is reported and skipped), merges seeds and writes per protocol Markdown, CSV, LaTeX, HTML and
 JSON tables plus seaborn figures into ``out``, atomically (a killed build leaves the old tables).
 """
@@ -17,7 +17,7 @@ KEYS = ("results", "out", "reported", "figures")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["build"], help="build: rebuild every protocol's tables")
     parser.add_argument("options", nargs="*", metavar="key=value",
-                        help="results=DIR (default results/), out=DIR (default leaderboards/), "
+                        help="results=DIR (default leaderboards/results/), out=DIR (default leaderboards/), "
                              "reported=true|false, figures=true|false")
 
 
@@ -29,7 +29,10 @@ def main(args: argparse.Namespace) -> int:
     for key in opts:
         if key not in KEYS:
             raise UsageError(f"unknown option {key!r} for `leaderboard build`." + did_you_mean(key, KEYS))
-    report = build(str(opts.get("results", "results")), str(opts.get("out", "leaderboards")),
+    for key in ("reported", "figures"):
+        if not isinstance(opts.get(key, True), bool):
+            raise UsageError(f"{key} must be true or false, got {opts[key]!r}")
+    report = build(str(opts.get("results", "leaderboards/results")), str(opts.get("out", "leaderboards")),
                    reported=bool(opts.get("reported", True)), figures=bool(opts.get("figures", True)))
     for path, message in report.skipped:
         print(f"skipped {path}: {message}", file=sys.stderr)

@@ -1,0 +1,34 @@
+"""``fsfm-bench eval protocol=P checkpoint=PATH [seed=0] [key=value ...]``
+
+Evaluates a model already fine-tuned by fsfm-bench (a ``checkpoints/<policy>.pth`` file of a run,
+which describes its own backbone and adapter) on protocol P's targets: scores every target frame
+once (cached), writes a result file (selection policy = the one that chose the checkpoint) and
+rebuilds the leaderboard. Nothing is trained.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("options", nargs="*", metavar="key=value",
+                        help="protocol= and checkpoint= (required), seed=, target=, data.roots.NAME=PATH, ...")
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..config import compose, parse_overrides
+    from ..errors import UsageError
+
+    options = parse_overrides(args.options)
+    protocol = options.pop("protocol", None)
+    checkpoint = options.pop("checkpoint", None)
+    seed = int(options.pop("seed", 0))
+    recipe = options.pop("recipe", None)
+    if not protocol or not checkpoint:
+        raise UsageError("fsfm-bench eval needs protocol=NAME and checkpoint=PATH (a fine-tuned checkpoint, e.g. "
+                         "runs/<protocol>/<backbone>/<hash>/seed0/checkpoints/source_val.pth)")
+    cfg = compose(protocol=protocol, recipe=recipe, overrides=options)
+    from ..protocols.evaluate import evaluate
+
+    evaluate(cfg.to_dict(), str(checkpoint), seed=seed)
+    return 0

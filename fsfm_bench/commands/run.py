@@ -1,0 +1,43 @@
+"""``fsfm-bench run protocol=P backbone=B [recipe=R] [seeds=0,1,2] [selection=...] [key=value ...]``
+
+Fine-tunes backbone B on protocol P's sources, selects a checkpoint by the protocol's policy,
+scores every target frame once (cached), writes a result file and rebuilds the leaderboard.
+
+Shortcuts (top-level config keys): ``seeds=0,1,2``, ``selection=source_val|last|target_oracle``
+(target_oracle peeks at the test set and is labelled so everywhere), ``target=M`` (protocols with
+variants), ``checkpoint=PATH`` (backbone weights), ``threshold=...``, ``adapter=...``. Datasets:
+``data.roots.<name>=PATH`` (or once in ~/.config/fsfm-bench/datasets.yaml). ``--print-config``
+shows the resolved config and its sha256 without running. Rerunning the same command resumes.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("options", nargs="*", metavar="key=value",
+                        help="protocol=, backbone= (required), recipe=, seeds=, selection=, target=, "
+                             "checkpoint=, data.roots.NAME=PATH and any dotted config key")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..config import compose, parse_overrides, print_config
+    from ..errors import UsageError
+
+    options = parse_overrides(args.options)
+    selectors = {k: options.pop(k) for k in ("protocol", "backbone", "recipe") if k in options}
+    for needed in ("protocol", "backbone"):
+        if needed not in selectors:
+            raise UsageError(f"fsfm-bench run needs {needed}=NAME (e.g. fsfm-bench run protocol=demo backbone=fsfm); "
+                             f"see `fsfm-bench ls {needed}s`")
+    cfg = compose(**selectors, overrides=options)
+    if args.print_config:
+        print_config(cfg)
+        return 0
+    import fsfm_bench.finetune  # noqa: F401  (Runner registrations)
+    from ..protocols.run import run
+
+    run(cfg.to_dict(), progress=not args.quiet)
+    return 0

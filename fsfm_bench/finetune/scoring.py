@@ -1,0 +1,115 @@
+"""Scoring every target frame once: cached, chunked, resumable.
+
+The cache key is (checkpoint sha256, manifest hash of the scored rows, preprocessing hash). Scores
+are committed in chunks (``chunk-<start>-<end>.npy``, each written atomically) every
+``chunk_batches`` batches, so an interrupted evaluation resumes with the rows that have no chunk
+yet; when every row is covered the chunks are merged into ``scores.npy`` and a rerun does no
+forward pass at all.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ..io import atomic_open, atomic_write_json, sha256_json
+from .datasets import ScoreDataset
+
+CHUNK = re.compile(r"^chunk-(\d{10})-(\d{10})\.npy$")
+
+
+@dataclass
+class ScoreReport:
+    scores: np.ndarray
+    scored: int            # rows forwarded in this call (0 = everything came from the cache)
+    cache_dir: Path
+
+
+def cache_key(checkpoint_sha256: str, manifest_hash: str, preprocessing: dict[str, Any]) -> dict[str, str]:
+    return {"checkpoint": checkpoint_sha256, "manifest": manifest_hash, "preprocessing": sha256_json(preprocessing)}
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_open(path, "wb") as handle:
+        np.save(handle, array)
+
+
+def _covered(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.full(n, np.nan, dtype=np.float64)
+    done = np.zeros(n, dtype=bool)
+    for path in sorted(folder.glob("chunk-*.npy")):
+        m = CHUNK.match(path.name)
+        if not m:
+            continue
+        idx = np.load(path.with_suffix(".idx.npy")) if path.with_suffix(".idx.npy").is_file() else None
+        values = np.load(path)
+        if idx is None or len(idx) != len(values):
+            continue                      # a chunk without its index file is ignored (re-scored)
+        scores[idx] = values
+        done[idx] = True
+    return scores, done
+
+
+def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str], cache_root: str | Path,
+                size: int, resize: str = "plain", interpolation: str = "bicubic", batch_size: int = 64,
+                num_workers: int = 0, device: str | torch.device = "cpu", chunk_batches: int = 20,
+                amp: bool = False, progress: bool = False) -> ScoreReport:
+    """P(fake/attack) for every path, in order; reuses and extends the cache under ``cache_root``."""
+    folder = Path(cache_root) / sha256_json(key)[:32]
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / "scores.npy"
+    n = len(paths)
+    if final.is_file():
+        scores = np.load(final)
+        if len(scores) == n:
+            return ScoreReport(scores, 0, folder)
+    atomic_write_json(folder / "key.json", {**key, "n": n})
+    scores, done = _covered(folder, n)
+    todo = np.flatnonzero(~done).tolist()
+    scored = 0
+    if todo:
+        device = torch.device(device)
+        model = model.to(device).eval()
+        loader = DataLoader(ScoreDataset(paths, todo, size, resize, interpolation), batch_size=batch_size,
+                            shuffle=False, num_workers=num_workers, pin_memory=device.type == "cuda",
+                            persistent_workers=False, prefetch_factor=4 if num_workers > 0 else None)
+        pending_idx: list[np.ndarray] = []
+        pending_val: list[np.ndarray] = []
+        iterator = loader
+        if progress:
+            from tqdm import tqdm
+
+            iterator = tqdm(loader, desc="scoring", unit="batch", leave=False)
+
+        def commit() -> None:
+            if not pending_idx:
+                return
+            idx, val = np.concatenate(pending_idx), np.concatenate(pending_val)
+            name = f"chunk-{int(idx.min()):010d}-{int(idx.max()):010d}"
+            _save_npy(folder / f"{name}.idx.npy", idx)
+            _save_npy(folder / f"{name}.npy", val)        # the data file last: it marks the chunk done
+            scores[idx] = val
+            pending_idx.clear()
+            pending_val.clear()
+
+        with torch.inference_mode():
+            for b, (images, idx) in enumerate(iterator, 1):
+                images = images.to(device, non_blocking=True)
+                with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+                    probs = model.scores(images)
+                pending_idx.append(idx.numpy())
+                pending_val.append(probs.float().cpu().numpy().astype(np.float64))
+                scored += len(idx)
+                if b % max(1, int(chunk_batches)) == 0:
+                    commit()
+            commit()
+    _save_npy(final, scores)
+    for path in folder.glob("chunk-*.npy"):
+        path.unlink(missing_ok=True)
+    atomic_write_json(folder / "complete.json", {"n": n})
+    return ScoreReport(scores, scored, folder)

@@ -1,0 +1,190 @@
+"""Checkpoint selection: the validation metric and the hook that keeps one checkpoint per policy.
+
+At every validation the Runner scores the validation rows: the source validation rows
+(``domain == "source_val"``) always, the target rows too when ``target_oracle`` is tracked. The
+metric reports ``source_val/loss`` (cross-entropy, unsmoothed), ``source_val/auc`` and, per target
+and on average, ``target/<metric>``. The hook appends every evaluation to ``selection.json`` and
+keeps ``<policy>.pth`` for each tracked policy:
+
+- ``source_val``: lowest ``source_val/loss`` (ties: the earlier checkpoint);
+- ``last``: the final weights;
+- ``target_oracle``: best target metric (AUC highest; HTER/EER lowest), labelled as test-set peeking.
+
+The history is replayed on resume, and :func:`choose` re-derives any policy's pick from it.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.hooks import Hook
+
+from ..io import atomic_torch_save, atomic_write_json
+from ..registry import HOOKS, RUNNER_METRICS
+from .datasets import read_rows
+
+HIGHER_IS_BETTER = {"auc": True, "hter": False, "eer": False, "loss": False}
+
+
+def target_metrics(labels: np.ndarray, probs: np.ndarray, video_ids: np.ndarray, granularity: str) -> dict[str, float]:
+    """AUC, EER and HTER at the target's own EER threshold (the oracle threshold of MCIO code)."""
+    from .. import metrics as M
+
+    if granularity == "video":
+        agg = M.aggregate_videos(video_ids, labels, probs)
+        labels, probs = agg.labels, agg.scores
+    if len(np.unique(labels)) < 2:
+        return {}
+    e = M.eer(labels, probs)
+    return {"auc": M.auc(labels, probs), "eer": e.rate, "hter": M.hter(labels, probs, e.threshold)}
+
+
+@RUNNER_METRICS.register_module()
+class SelectionMetric(BaseMetric):
+    """Validation metrics for checkpoint selection (see the module docstring)."""
+
+    default_prefix = "selection"
+
+    def __init__(self, rows_file: str, oracle_granularity: str = "frame", collect_device: str = "cpu",
+                 prefix: str | None = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        rows = read_rows(rows_file)
+        self.domains = np.asarray([r["domain"] for r in rows])
+        self.video_ids = np.asarray([str(r["video_id"]) for r in rows])
+        self.granularity = oracle_granularity
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        self.results.extend((d["index"], d["prob"], d["label"]) for d in data_samples)
+
+    def compute_metrics(self, results: list) -> dict[str, float]:
+        # DDP samplers may pad with repeats: keep one score per index
+        by_index = {int(i): (float(p), int(y)) for i, p, y in results}
+        idx = np.asarray(sorted(by_index))
+        probs = np.asarray([by_index[i][0] for i in idx])
+        labels = np.asarray([by_index[i][1] for i in idx])
+        domains = self.domains[idx]
+        out: dict[str, float] = {}
+        src = domains == "source_val"
+        if src.any():
+            p = np.clip(np.where(labels[src] == 1, probs[src], 1.0 - probs[src]), 1e-7, 1.0)
+            out["source_val/loss"] = float(-np.log(p).mean())
+            if len(np.unique(labels[src])) == 2:
+                from .. import metrics as M
+
+                out["source_val/auc"] = M.auc(labels[src], probs[src])
+        per_target: dict[str, dict[str, float]] = {}
+        for name in sorted(set(domains.tolist()) - {"source_val"}):
+            sel = domains == name
+            per_target[name] = target_metrics(labels[sel], probs[sel], self.video_ids[idx][sel], self.granularity)
+            for key, value in per_target[name].items():
+                out[f"target/{name}/{key}"] = value
+        for key in ("auc", "eer", "hter"):
+            values = [m[key] for m in per_target.values() if key in m]
+            if values:
+                out[f"target/{key}"] = float(np.mean(values))
+        return out
+
+
+def _better(policy_metric: str, new: float, old: float | None) -> bool:
+    if new is None or (isinstance(new, float) and math.isnan(new)):
+        return False
+    if old is None:
+        return True
+    return new > old if HIGHER_IS_BETTER[policy_metric] else new < old
+
+
+def policy_key(policy: str, oracle_metric: str) -> tuple[str, str] | None:
+    """The history key a policy optimises, and the metric name deciding its direction."""
+    if policy == "source_val":
+        return "source_val/loss", "loss"
+    if policy == "target_oracle":
+        return f"target/{oracle_metric}", oracle_metric
+    return None
+
+
+def choose(history: list[dict[str, Any]], policy: str, oracle_metric: str = "auc") -> dict[str, Any] | None:
+    """The evaluation a policy selects from a history (``last``: the final one)."""
+    if not history:
+        return None
+    if policy == "last":
+        return history[-1]
+    key, metric = policy_key(policy, oracle_metric)
+    best = None
+    for entry in history:
+        value = entry["metrics"].get(key)
+        if value is not None and _better(metric, value, None if best is None else best["metrics"][key]):
+            best = entry
+    return best
+
+
+@HOOKS.register_module()
+class SelectionHook(Hook):
+    """Keeps ``<out_dir>/<policy>.pth`` for every tracked policy and ``selection.json`` (history)."""
+
+    priority = "LOW"
+
+    def __init__(self, out_dir: str, policies: Sequence[str], oracle_metric: str = "auc",
+                 meta: dict[str, Any] | None = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.policies = list(dict.fromkeys(policies))
+        self.oracle_metric = oracle_metric
+        self.meta = json.loads(json.dumps(meta or {}, default=str))   # plain types: weights_only loads
+        self.history: list[dict[str, Any]] = []
+
+    @property
+    def history_file(self) -> Path:
+        return self.out_dir / "selection.json"
+
+    def before_run(self, runner) -> None:
+        if self.history_file.is_file():      # resumed run: keep what earlier evaluations found
+            self.history = json.loads(self.history_file.read_text(encoding="utf-8"))["history"]
+
+    def _save(self, runner, policy: str, entry: dict[str, Any]) -> None:
+        from mmengine.model import is_model_wrapper
+
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        meta = {**self.meta, "policy": policy, "epoch": entry["epoch"], "iter": entry["iter"],
+                "metrics": entry["metrics"]}
+        atomic_torch_save({"state_dict": state, "meta": meta}, self.out_dir / f"{policy}.pth")
+
+    def after_val_epoch(self, runner, metrics: dict[str, float] | None = None) -> None:
+        from mmengine.dist import is_main_process
+
+        if not runner.train_loop or getattr(runner, "_fsfm_validating_only", False):
+            return
+        entry = {"epoch": int(runner.epoch), "iter": int(runner.iter),
+                 "metrics": {k.removeprefix("selection/"): float(v) for k, v in (metrics or {}).items()}}
+        self.history = [h for h in self.history if h["iter"] != entry["iter"]] + [entry]
+        if not is_main_process():
+            return
+        for policy in self.policies:
+            if policy == "last":
+                continue
+            if choose(self.history, policy, self.oracle_metric) is entry:
+                self._save(runner, policy, entry)
+        self._write(runner)
+
+    def after_train(self, runner) -> None:
+        from mmengine.dist import is_main_process
+
+        if not is_main_process():
+            return
+        last = self.history[-1] if self.history and self.history[-1]["iter"] == runner.iter else \
+            {"epoch": int(runner.epoch), "iter": int(runner.iter), "metrics": {}}
+        if "last" in self.policies:
+            self._save(runner, "last", last)
+        self._write(runner, finished=True)
+
+    def _write(self, runner, finished: bool = False) -> None:
+        picks = {}
+        for policy in self.policies:
+            entry = choose(self.history, policy, self.oracle_metric)
+            if entry is not None:
+                picks[policy] = {"epoch": entry["epoch"], "iter": entry["iter"]}
+        atomic_write_json(self.history_file, {"policies": self.policies, "oracle_metric": self.oracle_metric,
+                                              "picks": picks, "finished": finished, "history": self.history})

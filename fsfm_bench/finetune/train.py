@@ -1,0 +1,135 @@
+"""One fine-tuning run (one protocol variant, one seed) on mmengine's Runner.
+
+The Runner config is assembled here from the resolved fsfm-bench config: the model
+(:class:`~.model.FaceClassifier`), the layer-decay optimiser constructor, warm-up + half-cosine
+schedule (per iteration), mmengine's ``auto_scale_lr`` for ``lr = blr * total batch / 256``, AMP
+on CUDA, DDP under ``torchrun`` (gloo on CPU), resume from the work dir's last checkpoint, and the
+:class:`~.selection.SelectionHook` that keeps one checkpoint per tracked policy.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..registry import SCOPE
+
+
+def launcher() -> str:
+    """``pytorch`` under torchrun (WORLD_SIZE > 1), else ``none``."""
+    return "pytorch" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "none"
+
+
+def _init_cpu_dist(cfg: dict[str, Any]) -> None:
+    """mmengine's pytorch launcher assumes CUDA; on CPU use gloo and a device-less DDP (stack.md §4d)."""
+    import torch.distributed as dist
+
+    if cfg["launcher"] == "pytorch" and not torch.cuda.is_available():
+        if not dist.is_initialized():
+            dist.init_process_group(backend="gloo")
+        cfg["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", device_ids=None,
+                                        broadcast_buffers=False)
+
+
+def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file: str, val_file: str,
+                  work_dir: str, seed: int, policies: list[str], oracle_metric: str,
+                  oracle_granularity: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """The mmengine Runner config for one seed (a plain dict; see the module docstring)."""
+    ft = cfg["finetune"]
+    size = int(ft["img_size"])
+    mean, std = model_cfg["mean"], model_cfg["std"]
+    by_epoch = bool(ft.get("by_epoch", True))
+    batch = int(ft["batch_size"])
+    workers = int(ft.get("num_workers", 0))
+    train_dataset = dict(type="FrameDataset", rows_file=train_file, size=size, train=True,
+                         augment=ft.get("augment") or {}, mean=mean, std=std)
+    if ft.get("balanced_sampler"):
+        sampler = dict(type="BalancedSourceSampler", batch_size=batch, seed=seed)
+    else:
+        sampler = dict(type="DefaultSampler" if by_epoch else "InfiniteSampler", shuffle=True, seed=seed)
+    loader_common = dict(num_workers=workers, persistent_workers=workers > 0,
+                         collate_fn=dict(type="default_collate"), pin_memory=torch.cuda.is_available())
+    train_dataloader = dict(batch_size=batch, dataset=train_dataset, sampler=sampler,
+                            drop_last=len_rows(train_file) > batch, **loader_common)
+    ev = cfg["eval"]
+    val_dataloader = dict(batch_size=int(ev["batch_size"]), sampler=dict(type="DefaultSampler", shuffle=False),
+                          dataset=dict(type="FrameDataset", rows_file=val_file, size=size, train=False,
+                                       resize=ev.get("resize", "plain"),
+                                       interpolation=ev.get("interpolation", "bicubic")),
+                          **{**loader_common, "persistent_workers": False})
+    cuda = torch.cuda.is_available()
+    amp = bool(ft.get("amp")) and cuda
+    optimizer = dict(type=_scoped(ft.get("optimizer", "AdamW")), lr=float(ft["blr"]),
+                     weight_decay=float(ft.get("weight_decay", 0.0)), betas=tuple(ft.get("betas", (0.9, 0.999))))
+    optim_wrapper = dict(type="AmpOptimWrapper" if amp else "OptimWrapper", optimizer=optimizer,
+                         constructor="LayerDecayOptimWrapperConstructor",
+                         paramwise_cfg=dict(layer_decay=float(ft.get("layer_decay", 1.0))))
+    if by_epoch:
+        epochs = int(ft["epochs"])
+        train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=epochs, val_interval=int(ft.get("val_interval", 1)))
+        length, unit = epochs, dict(by_epoch=True, convert_to_iter_based=True)
+    else:
+        iters = int(ft["max_iters"])
+        train_cfg = dict(type="IterBasedTrainLoop", max_iters=iters, val_interval=int(ft.get("val_interval", 100)))
+        length, unit = iters, dict(by_epoch=False)
+    warmup = int(ft.get("warmup_epochs") or 0)
+    schedulers = []
+    if warmup > 0:
+        schedulers.append(dict(type="LinearLR", start_factor=1e-3, begin=0, end=warmup, **unit))
+    if ft.get("min_lr") is not None:
+        schedulers.append(dict(type="CosineAnnealingLR", begin=warmup, end=length, T_max=length - warmup,
+                               eta_min=float(ft["min_lr"]), **unit))
+    hooks = dict(checkpoint=dict(type="CheckpointHook", interval=int(ft.get("val_interval", 1)),
+                                 by_epoch=by_epoch, max_keep_ckpts=1, save_last=True),
+                 logger=dict(type="LoggerHook", interval=int(ft.get("log_interval", 50))))
+    return dict(
+        model=dict(type="FaceClassifier", **{k: v for k, v in model_cfg.items() if k != "type"}),
+        work_dir=work_dir,
+        train_dataloader=train_dataloader, val_dataloader=val_dataloader,
+        val_evaluator=dict(type="SelectionMetric", rows_file=val_file, oracle_granularity=oracle_granularity),
+        train_cfg=train_cfg, val_cfg=dict(type="ValLoop"),
+        optim_wrapper=optim_wrapper, param_scheduler=schedulers or None,
+        auto_scale_lr=dict(enable=bool(ft.get("scale_lr", True)), base_batch_size=256),
+        default_hooks=hooks,
+        custom_hooks=[dict(type="SelectionHook", out_dir=str(Path(work_dir).parent / "checkpoints"),
+                           policies=policies, oracle_metric=oracle_metric, meta=meta)],
+        randomness=dict(seed=int(seed), diff_rank_seed=False, deterministic=False),
+        default_scope=SCOPE, launcher=launcher(), resume=True,
+        env_cfg=dict(cudnn_benchmark=cuda, mp_cfg=dict(mp_start_method="fork"),
+                     dist_cfg=dict(backend="nccl" if cuda else "gloo")),
+        log_level=os.environ.get("FSFM_BENCH_LOG_LEVEL", "ERROR"),   # INFO: losses every log_interval
+        visualizer=dict(type="mmengine.Visualizer", vis_backends=[dict(type="mmengine.LocalVisBackend")]),
+    )
+
+
+def _scoped(name: str) -> str:
+    """torch optimisers live in mmengine's registry: name the scope (no fallback warning)."""
+    return name if "." in name else f"mmengine.{name}"
+
+
+def len_rows(path: str) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def train(runner_cfg: dict[str, Any]) -> None:
+    """Build the Runner from the config and train (resumes when the work dir has a checkpoint)."""
+    import torch.distributed as dist
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from . import datasets, model, optim, selection  # noqa: F401  (registrations)
+
+    _init_cpu_dist(runner_cfg)
+    kwargs = dict(runner_cfg)
+    # Runner(cfg=...) would pretty-print the whole config (yapf) into every checkpoint: seconds
+    # per save. The resolved fsfm-bench config is saved beside the run instead; the Runner only
+    # gets what it reads from cfg (the DDP wrapper settings).
+    wrapper = kwargs.pop("model_wrapper_cfg", None)
+    kwargs.pop("launcher_cfg", None)
+    runner = Runner(**kwargs, cfg=Config(dict(model_wrapper_cfg=wrapper) if wrapper else dict()))
+    runner.train()
+    if dist.is_initialized():
+        dist.barrier()

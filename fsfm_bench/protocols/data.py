@@ -1,0 +1,296 @@
+"""From a protocol's sources and targets to the exact rows a run trains, validates and scores on.
+
+Where the data is (a user points at each dataset once):
+
+1. ``data.roots.<dataset>=PATH`` on the command line (or in a config);
+2. the environment variable ``FSFM_BENCH_ROOT_<DATASET>`` (e.g. ``FSFM_BENCH_ROOT_FFPP``);
+3. the user file ``$FSFM_BENCH_DATASETS`` or ``~/.config/fsfm-bench/datasets.yaml``, holding
+   ``roots: {ffpp: /data/FF++, ...}`` (and optionally ``prepared: {...}``).
+
+A root is the dataset as its authors ship it; ``data.prepared.<dataset>=DIR`` instead names an
+already prepared folder (``manifest.jsonl`` + images). Otherwise the dataset is prepared once
+(adapter ``index`` -> ``fsfm_bench.data.prepare``) into ``<cache>/prepared/<dataset>-<hash>`` at
+the largest frames-per-video the protocol needs, and each use subsamples its frames uniformly.
+
+Every dataset is resolved before anything trains: a missing one stops the run with ONE message
+naming each missing dataset, its expected root and layout, and the ``fsfm-bench data verify``
+command.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..data.manifest import manifest_hash, read_manifest
+from ..errors import FsfmBenchError
+from ..io import atomic_open, sha256_json
+from .spec import Protocol, Source
+
+USER_FILE_ENV = "FSFM_BENCH_DATASETS"
+CACHE_ENV = "FSFM_BENCH_CACHE"
+
+
+def cache_dir(cfg: dict[str, Any]) -> Path:
+    given = (cfg.get("data") or {}).get("cache_dir")
+    return Path(given or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "fsfm-bench").expanduser()
+
+
+def user_file() -> Path:
+    return Path(os.environ.get(USER_FILE_ENV) or Path.home() / ".config" / "fsfm-bench" / "datasets.yaml").expanduser()
+
+
+def _user_entries() -> dict[str, Any]:
+    path = user_file()
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise FsfmBenchError(f"{path} is not valid YAML ({exc}); it should hold `roots: {{ffpp: /path, ...}}`") from exc
+    if not isinstance(data, dict):
+        raise FsfmBenchError(f"{path} must hold a mapping such as `roots: {{ffpp: /path}}`")
+    return data
+
+
+def dataset_root(name: str, cfg: dict[str, Any]) -> tuple[str | None, str]:
+    """(root or None, where it came from) for a dataset name."""
+    roots = (cfg.get("data") or {}).get("roots") or {}
+    if roots.get(name):
+        return str(roots[name]), f"data.roots.{name}"
+    env = f"FSFM_BENCH_ROOT_{name.upper()}"
+    if os.environ.get(env):
+        return os.environ[env], env
+    user = _user_entries().get("roots") or {}
+    if user.get(name):
+        return str(user[name]), str(user_file())
+    return None, ""
+
+
+def prepared_override(name: str, cfg: dict[str, Any]) -> str | None:
+    given = ((cfg.get("data") or {}).get("prepared") or {}).get(name)
+    if given:
+        return str(given)
+    user = _user_entries().get("prepared") or {}
+    return str(user[name]) if user.get(name) else None
+
+
+def _adapter(name: str):
+    from ..plugins import get
+
+    return get("datasets", name)()
+
+
+def _bundled(adapter) -> bool:
+    """Datasets shipped inside a package (the demo) need no root."""
+    return callable(getattr(adapter, "default_root", None))
+
+
+def missing_message(protocol_ref: str, missing: list[tuple[str, str]]) -> str:
+    """One message for every dataset without a root (see the module docstring)."""
+    parts = []
+    for name, role in missing:
+        try:
+            card = _adapter(name).card
+            layout = card.get("layout", {})
+            where = layout.get("root", "the folder the authors' archives extract to")
+            expected = "; ".join(layout.get("required", [])) or "see the card"
+            title = card.get("title", name)
+            url = (card.get("obtain") or {}).get("url")
+        except Exception:  # noqa: BLE001 - a dataset without a card still gets a useful message
+            where, expected, title, url = "its official layout", "see the dataset card", name, None
+        get = f" Get it from {url}." if url else ""
+        parts.append(f"dataset {name!r} ({title}, {role}) has no root: expected root = {where}, holding {expected}."
+                     f"{get} Point at it once with data.roots.{name}=PATH (or FSFM_BENCH_ROOT_{name.upper()}, or "
+                     f"`roots: {{{name}: PATH}}` in {user_file()}), and check it with "
+                     f"`fsfm-bench data verify dataset={name} root=PATH`.")
+    return f"protocol {protocol_ref} cannot start, nothing was trained: " + " ".join(parts)
+
+
+def _frames_needed(protocol: Protocol) -> dict[tuple[str, str], int | None]:
+    """(dataset, options json) -> the most frames per video any use of it needs (None = all)."""
+    need: dict[tuple[str, str], int | None] = {}
+    uses = list(protocol.train) + list(protocol.targets)
+    if isinstance(protocol.validation, Source):
+        uses.append(protocol.validation)
+    for src in uses:
+        key = (src.dataset, json.dumps(src.options, sort_keys=True))
+        frames = src.max_frames()
+        if key in need:
+            old = need[key]
+            need[key] = None if (old is None or frames is None) else max(old, frames)
+        else:
+            need[key] = frames
+    return need
+
+
+@dataclass
+class Prepared:
+    """A prepared dataset folder and its manifest rows."""
+
+    dataset: str
+    folder: Path
+    rows: list[dict[str, Any]]
+    manifest_sha256: str
+
+
+class DataResolver:
+    """Resolves (and prepares, once) every dataset of a protocol; then selects rows per use."""
+
+    def __init__(self, cfg: dict[str, Any], progress: bool = True) -> None:
+        self.cfg = cfg
+        self.progress = progress
+        self._prepared: dict[tuple[str, str], Prepared] = {}
+
+    def check(self, protocols: list[Protocol]) -> list[str]:
+        """Raise one FsfmBenchError for every required dataset without a root; return notes
+        about optional targets that will be skipped."""
+        missing: list[tuple[str, str]] = []
+        notes: list[str] = []
+        for protocol in protocols:
+            roles: dict[str, str] = {}
+            for s in protocol.train:
+                roles.setdefault(s.dataset, "training source")
+            if isinstance(protocol.validation, Source):
+                roles.setdefault(protocol.validation.dataset, "validation source")
+            for t in protocol.targets:
+                roles.setdefault(t.dataset, f"target {t.name}" + (" (optional)" if t.optional else ""))
+            for name, role in roles.items():
+                if self.available(name):
+                    continue
+                optional_only = all(t.optional for t in protocol.targets if t.dataset == name) and \
+                    role.startswith("target")
+                if optional_only:
+                    notes.append(f"optional target dataset {name!r} has no root: skipped "
+                                 f"(set data.roots.{name}=PATH to include it)")
+                elif (name, role) not in missing:
+                    missing.append((name, role))
+        if missing:
+            raise FsfmBenchError(missing_message(protocols[0].ref.split("/")[0], missing))
+        return notes
+
+    def available(self, name: str) -> bool:
+        if prepared_override(name, self.cfg) or dataset_root(name, self.cfg)[0]:
+            return True
+        return _bundled(_adapter(name))
+
+    def prepare(self, protocol: Protocol) -> None:
+        """Prepare every dataset use of the protocol (skipping optional targets without data)."""
+        for (name, options_json), frames in _frames_needed(protocol).items():
+            if not self.available(name):
+                continue
+            self.get(name, json.loads(options_json), frames)
+
+    def get(self, name: str, options: dict[str, Any], frames: int | None) -> Prepared:
+        key = (name, json.dumps(options, sort_keys=True))
+        if key in self._prepared:
+            return self._prepared[key]
+        folder_text = prepared_override(name, self.cfg)
+        if folder_text:
+            folder = Path(folder_text).expanduser()
+            if not (folder / "manifest.jsonl").is_file():
+                raise FsfmBenchError(f"data.prepared.{name}={folder} holds no manifest.jsonl; prepare it with "
+                                     f"`fsfm-bench prepare dataset={name} root=PATH out={folder}`")
+        else:
+            folder = self._prepare(name, options, frames)
+        rows = read_manifest(folder / "manifest.jsonl")
+        prepared = Prepared(name, folder, rows, manifest_hash(rows))
+        self._prepared[key] = prepared
+        return prepared
+
+    def _prepare(self, name: str, options: dict[str, Any], frames: int | None) -> Path:
+        from ..data.prepare import PrepareOptions, prepare
+
+        adapter = _adapter(name)
+        root, _ = dataset_root(name, self.cfg)
+        if root is None and _bundled(adapter):
+            root = str(adapter.default_root())
+        if root is None:
+            raise FsfmBenchError(missing_message(name, [(name, "dataset")]))
+        items = adapter.index(root, **options)          # wrong root/layout: the adapter's clear error
+        base = dict(getattr(adapter, "prepare_defaults", {}) or {})
+        base.update((self.cfg.get("data") or {}).get("prepare") or {})
+        if frames is not None:
+            base["frames"] = int(frames)                 # the most any use of this dataset needs
+        elif "frames" not in base:
+            base["frames"] = 0                           # every frame
+        base.setdefault("progress", self.progress)
+        opts = PrepareOptions(**base)
+        digest = sha256_json({"dataset": name, "root": str(Path(root).resolve()), "options": options,
+                              "prepare": opts.identity()})[:12]
+        folder = cache_dir(self.cfg) / "prepared" / f"{name}-{digest}"
+        if not (folder / "summary.json").is_file() or not (folder / "manifest.jsonl").is_file():
+            prepare(items, root, folder, opts, dataset=name)
+        return folder
+
+    # -- selection -------------------------------------------------------------------------------
+    def rows_for(self, src: Source) -> tuple[list[dict[str, Any]], Prepared]:
+        """The rows of one use: split, manipulations, meta match, frames per video (uniform)."""
+        prepared = self.get(src.dataset, src.options, src.max_frames())
+        rows = [r for r in prepared.rows if r["split"] == src.split]
+        if src.manipulations is not None:
+            keep = set(src.manipulations)
+            rows = [r for r in rows if r.get("manipulation", "real" if r["label"] == 0 else "?") in keep]
+        for key, want in src.match.items():
+            wanted = set(want) if isinstance(want, list) else {want}
+            rows = [r for r in rows if (r.get("meta") or {}).get(key, r.get(key)) in wanted]
+        rows = subsample_frames(rows, src)
+        out = []
+        for r in rows:
+            out.append({**r, "path": str((prepared.folder / r["path"]).resolve()), "source": r.get("source", src.dataset)})
+        if not out:
+            raise FsfmBenchError(f"{src.dataset} split {src.split} has no rows after the protocol's filters "
+                                 f"(manipulations={list(src.manipulations or [])}, match={src.match}); "
+                                 f"prepared data: {prepared.folder}")
+        return out, prepared
+
+
+def subsample_frames(rows: list[dict[str, Any]], src: Source) -> list[dict[str, Any]]:
+    """Keep ``frames_for(label)`` frames per video id, uniformly spread (linspace) over its frames."""
+    if src.frames_per_video is None:
+        return rows
+    by_video: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_video.setdefault(str(r["video_id"]), []).append(r)
+    out = []
+    for vid in by_video:
+        frames = sorted(by_video[vid], key=lambda r: (r.get("frame_index") if r.get("frame_index") is not None else -1,
+                                                      r["path"]))
+        k = src.frames_for(int(frames[0]["label"]))
+        if k is None or len(frames) <= k:
+            out += frames
+        else:
+            picks = np.unique(np.linspace(0, len(frames) - 1, k).round().astype(int))
+            out += [frames[i] for i in picks]
+    return out
+
+
+def holdout_split(rows: list[dict[str, Any]], fraction: float) -> tuple[list[dict], list[dict]]:
+    """Deterministic video-level hold-out, stratified by label: in each class the videos with the
+    smallest hash(source, video id) -- round(fraction * n), at least one -- are validation."""
+    held: set[tuple[Any, str]] = set()
+    for label in (0, 1):
+        videos = sorted({(r.get("source"), str(r["video_id"])) for r in rows if int(r["label"]) == label},
+                        key=lambda v: hashlib.sha1(f"{v[0]}/{v[1]}".encode()).hexdigest())
+        if len(videos) >= 2:
+            held.update(videos[:max(1, round(fraction * len(videos)))])
+    train = [r for r in rows if (r.get("source"), str(r["video_id"])) not in held]
+    val = [r for r in rows if (r.get("source"), str(r["video_id"])) in held]
+    if not val or not train or len({int(r["label"]) for r in val}) < 2:
+        raise FsfmBenchError(f"a {fraction:.0%} video-level hold-out of {len(rows)} training rows leaves "
+                             f"{len(train)} train / {len(val)} validation rows; the sources are too small")
+    return train, val
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> str:
+    """A run's split file (JSONL, absolute paths), written atomically; returns its hash."""
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return manifest_hash(rows)

@@ -1,0 +1,60 @@
+"""``fsfm-bench predict``: one P(fake) per image or video file, faces found as ``prepare`` finds them."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import FsfmBenchError
+
+VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
+
+def face_crops(path: str, frames: int, detector, size: int, detect_max_side: int | None) -> tuple[list[np.ndarray], str]:
+    """Face crops (RGB uint8) of an image, or of ``frames`` uniformly sampled video frames."""
+    from ..data.faces import crop_face, largest
+    from ..data.images import detection_view, load_image
+    from ..data.video import read_sampled_frames
+
+    if Path(path).suffix.lower() in VIDEO_EXTS:
+        images = read_sampled_frames(path, frames).frames
+    else:
+        images = [load_image(path)]
+    crops = []
+    for rgb in images:
+        view, factor = detection_view(rgb, detect_max_side)
+        det = largest(detector(view))
+        if det is None:
+            continue
+        crops.append(crop_face(rgb, det.scaled(1.0 / factor), size, 1.3).image)
+    return crops, f"no face detected in {len(images)} frame(s)" if not crops else ""
+
+
+def predict_files(checkpoint: str, files: list[str], frames: int = 8, detector: str = "dlib_hog",
+                  device: str | None = None, detect_max_side: int | None = 1920
+                  ) -> Iterator[tuple[str, float | None, str]]:
+    """Yield (file, score or None, reason) for every file, in order."""
+    from ..finetune.datasets import eval_preprocess
+    from ..finetune.model import load_finetuned
+    from ..plugins import get
+
+    model, meta = load_finetuned(checkpoint)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    size = int(meta.get("img_size") or 224)
+    det = get("detectors", detector)()
+    for path in files:
+        try:
+            crops, reason = face_crops(path, int(frames), det, size, detect_max_side)
+        except FsfmBenchError as exc:
+            yield path, None, str(exc)
+            continue
+        if not crops:
+            yield path, None, reason
+            continue
+        batch = torch.from_numpy(np.stack([eval_preprocess(c, size) for c in crops]).transpose(0, 3, 1, 2).copy())
+        with torch.inference_mode():
+            probs = model.scores(batch.to(device)).float().cpu().numpy()
+        yield path, float(probs.mean()), ""

@@ -1,0 +1,476 @@
+"""How a protocol run proceeds (``fsfm-bench run`` and ``fsfm-bench eval``).
+
+1. resolve the protocol (variants, and the ``seeds=``/``selection=``/``threshold=`` shortcuts);
+2. resolve and prepare every dataset BEFORE anything trains (a missing one is one clear error);
+3. backbone: its configured checkpoint; for the demo with none, pretrain a tiny FSFM (cached);
+4. per variant and seed: fine-tune on the Runner (resumable), keep one checkpoint per policy;
+5. score every target row once with the checkpoint the protocol's policy selects (cached by
+   checkpoint, manifest and preprocessing hashes; resumable);
+6. metrics (fsfm_bench.results.compute_metrics), the result file with its per-sample scores, and the
+   leaderboard rebuilt from every result file.
+
+Run folder: ``<work_dir>/<id>@<version>/<backbone>/<config hash[:12]>/[<variant>/]seed<k>/``; the
+same command twice reuses the folder, so a finished run is skipped and an interrupted one resumes.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..errors import FsfmBenchError, UsageError
+from ..io import sha256_file, sha256_json
+from .data import DataResolver, cache_dir, holdout_split, write_rows
+from .spec import POLICIES, POLICY_LABELS, Protocol, Source, variants
+
+Log = Callable[[str], None]
+
+
+# --- 1. the protocol ----------------------------------------------------------------------------
+def resolve_protocols(cfg: dict[str, Any]) -> list[Protocol]:
+    """The protocol section with the run's shortcuts applied, once per variant to run."""
+    data = copy.deepcopy(cfg["protocol"])
+    if cfg.get("target") is not None:
+        data["variant"] = cfg["target"]
+    if cfg.get("selection") is not None:
+        if cfg["selection"] not in POLICIES:
+            raise UsageError(f"selection={cfg['selection']!r}: use one of {', '.join(POLICIES)}")
+        data["selection"]["policy"] = cfg["selection"]
+        if cfg["selection"] == "target_oracle" and cfg.get("threshold") is None and \
+                data["selection"].get("oracle_threshold"):
+            data["threshold"] = data["selection"]["oracle_threshold"]
+    if cfg.get("threshold") is not None:
+        data["threshold"] = cfg["threshold"]
+    if cfg.get("seeds") is not None:
+        seeds = cfg["seeds"]
+        data["seeds"] = [int(s) for s in (seeds if isinstance(seeds, list) else [seeds])]
+    if cfg.get("adapter") is not None:
+        data["adapter"] = cfg["adapter"]
+    return [Protocol.from_dict(v) for v in variants(data)]
+
+
+# --- 3. the backbone ----------------------------------------------------------------------------
+def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any], log: Log) -> Path:
+    """Pretrain the protocol's tiny FSFM on its dataset's real faces once; cached by content."""
+    from ..commands.pretrain import compose_pretrain, run_pretrain
+    from ..config import config_hash, save_config
+
+    spec = protocol.pretrain_if_no_checkpoint or {}
+    prepared = resolver.get(spec["dataset"], {}, None)
+    overrides = {"data.source": str(prepared.folder), **_dotted(spec.get("overrides") or {})}
+    pcfg = compose_pretrain(spec["recipe"], overrides)
+    key = sha256_json({"config": config_hash(pcfg), "manifest": prepared.manifest_sha256})[:16]
+    work_dir = cache_dir(cfg) / "pretrain" / f"{spec['recipe']}-{key}"
+    pcfg["work_dir"] = str(work_dir)
+    export = work_dir / "export"
+    ckpts = sorted(export.glob("*.pth")) if export.is_dir() else []
+    if ckpts:
+        log(f"pretrained encoder (cached): {ckpts[0]}")
+        return ckpts[0]
+    log(f"no checkpoint given: pretraining a tiny FSFM ({spec['recipe']}) on the {spec['dataset']} real faces "
+        f"-> {work_dir}")
+    run_pretrain(pcfg, spec["recipe"], save=save_config, digest=config_hash)
+    ckpts = sorted(export.glob("*.pth"))
+    if not ckpts:
+        raise FsfmBenchError(f"pretraining finished but wrote no encoder checkpoint under {export}")
+    return ckpts[0]
+
+
+def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1} (what config overrides take)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def backbone_config(cfg: dict[str, Any], protocol: Protocol, resolver: DataResolver, log: Log) -> dict[str, Any]:
+    """The backbone section for the model: checkpoint resolved, the recipe's drop path and size."""
+    bb = copy.deepcopy(cfg["backbone"])
+    ckpt = cfg.get("checkpoint") or bb.get("checkpoint")
+    if ckpt in (None, "") and protocol.pretrain_if_no_checkpoint and bb.get("type") == "fsfm":
+        ckpt = str(pretrain_tiny(protocol, resolver, cfg, log))
+        bb.pop("arch", None)            # the card beside the exported encoder says its architecture
+    bb["checkpoint"] = ckpt
+    if ckpt in (None, ""):
+        log(f"note: backbone {bb.get('type')} has no checkpoint: fine-tuning from random initialisation "
+            f"(pass checkpoint=default for its released weights, or checkpoint=PATH)")
+    ft = cfg["finetune"]
+    bb["drop_path_rate"] = float(ft.get("drop_path", 0.0))
+    bb["img_size"] = int(ft["img_size"])
+    return bb
+
+
+def probe_backbone(bb: dict[str, Any]) -> dict[str, Any]:
+    """Build the backbone once to learn its mean/std and where its weights came from."""
+    from ..finetune.model import build_backbone_from_cfg
+
+    module = build_backbone_from_cfg(bb)
+    info = dict(getattr(module, "checkpoint_info", {}) or {})
+    ckpt = bb.get("checkpoint")
+    if not info.get("sha256") and ckpt and Path(str(ckpt)).is_file():
+        info = {"path": str(ckpt), "sha256": sha256_file(ckpt), "card": info.get("card")}
+    arch_kwargs: dict[str, Any] = {}
+    vit = getattr(module, "vit", None)
+    if vit is not None and hasattr(vit, "blocks"):     # what a rebuild without the checkpoint needs
+        arch_kwargs = {"embed_dim": int(module.embed_dim), "depth": len(vit.blocks),
+                       "num_heads": int(vit.blocks[0].attn.num_heads)}
+    return {"mean": [float(v) for v in module.mean], "std": [float(v) for v in module.std],
+            "arch_kwargs": arch_kwargs,
+            "checkpoint": {"sha256": info.get("sha256"), "path": info.get("path") or (str(ckpt) if ckpt else None),
+                           "card": info.get("card")},
+            "arch": getattr(getattr(module, "vit", None), "default_cfg", {}).get("architecture")
+            if hasattr(module, "vit") else None}
+
+
+def model_config(cfg: dict[str, Any], protocol: Protocol, bb: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
+    ft = cfg["finetune"]
+    adapter = {"type": protocol.adapter, **(cfg.get("adapter_options") or {})}
+    return {"type": "FaceClassifier", "backbone": bb, "adapter": adapter, "mean": probe["mean"],
+            "std": probe["std"], "mixup": copy.deepcopy(ft.get("mixup")) or None,
+            "label_smoothing": float(ft.get("label_smoothing", 0.0))}
+
+
+# --- 4. splits ----------------------------------------------------------------------------------
+@dataclass
+class Splits:
+    train_file: Path
+    val_file: Path
+    train_rows: list[dict[str, Any]]
+    val_rows: list[dict[str, Any]]
+    targets: dict[str, list[dict[str, Any]]]
+    data_block: dict[str, Any] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {"frames": len(rows), "videos": len({(r.get("source"), r["video_id"]) for r in rows}),
+            "real": sum(1 for r in rows if int(r["label"]) == 0), "fake": sum(1 for r in rows if int(r["label"]) == 1)}
+
+
+def _block(rows: list[dict[str, Any]], role: str, dataset: str) -> dict[str, Any]:
+    from ..data.manifest import manifest_hash
+
+    return {"role": role, "dataset": dataset, "manifest_hash": manifest_hash(rows), "counts": _counts(rows)}
+
+
+def build_splits(protocol: Protocol, resolver: DataResolver, folder: Path, with_targets_in_val: bool) -> Splits:
+    """The train/validation split files of one variant, and each target's rows."""
+    train_rows: list[dict[str, Any]] = []
+    block: dict[str, Any] = {}
+    for src in protocol.train:
+        rows, _ = resolver.rows_for(src)
+        train_rows += rows
+        block[f"train/{src.dataset}"] = _block(rows, "train", src.dataset)
+    if isinstance(protocol.validation, Source):
+        val_rows, _ = resolver.rows_for(protocol.validation)
+        val_name = protocol.validation.dataset
+    else:
+        train_rows, val_rows = holdout_split(train_rows, protocol.validation)
+        val_name = "holdout"
+    block[f"val/{val_name}"] = _block(val_rows, "val", val_name)
+    targets: dict[str, list[dict[str, Any]]] = {}
+    skipped = []
+    for tgt in protocol.targets:
+        if not resolver.available(tgt.dataset):
+            skipped.append(tgt.name)
+            continue
+        rows, _ = resolver.rows_for(tgt)
+        targets[tgt.name] = rows
+        block[f"test/{tgt.name}"] = _block(rows, "test", tgt.dataset)
+    train = [{**r, "domain": "train"} for r in train_rows]
+    val = [{**r, "domain": "source_val"} for r in val_rows]
+    if with_targets_in_val:
+        for name, rows in targets.items():
+            val += [{**r, "domain": name} for r in rows]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_rows(folder / "train.jsonl", train)
+    write_rows(folder / "val.jsonl", val)
+    return Splits(folder / "train.jsonl", folder / "val.jsonl", train_rows, val_rows, targets, block, skipped)
+
+
+# --- 5-6. scoring, metrics, result ----------------------------------------------------------------
+def _device(cfg: dict[str, Any]) -> str:
+    import torch
+
+    want = (cfg.get("eval") or {}).get("device", "auto")
+    return ("cuda" if torch.cuda.is_available() else "cpu") if want in (None, "auto") else str(want)
+
+
+def score_rows(model, meta: dict[str, Any], checkpoint_path: Path, rows: list[dict[str, Any]],
+               cfg: dict[str, Any]) -> tuple[Any, int]:
+    """(scores array, rows forwarded now) for rows; cached by checkpoint/manifest/preprocessing."""
+    from ..data.manifest import manifest_hash
+    from ..finetune.datasets import preprocessing_spec
+    from ..finetune.scoring import cache_key, score_paths
+
+    ev = cfg["eval"]
+    size = int(meta.get("img_size") or cfg["finetune"]["img_size"])
+    mean, std = model.mean_std
+    prep = preprocessing_spec(size, ev.get("resize", "plain"), ev.get("interpolation", "bicubic"), mean, std)
+    ident = [{"path": r["path"], "label": int(r["label"]), "video_id": str(r["video_id"])} for r in rows]
+    key = cache_key(sha256_file(checkpoint_path), manifest_hash(ident), prep)
+    root = Path(ev.get("cache_dir") or cache_dir(cfg) / "scores")
+    report = score_paths(model, [r["path"] for r in rows], key=key, cache_root=root, size=size,
+                         resize=prep["crop"], interpolation=prep["interpolation"],
+                         batch_size=int(ev["batch_size"]), num_workers=int(ev.get("num_workers", 0)),
+                         device=_device(cfg), chunk_batches=int(ev.get("chunk_batches", 20)),
+                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", False)))
+    return report.scores, report.scored
+
+
+def _scores_frame(split: str, target: str, rows: list[dict[str, Any]], scores) -> pd.DataFrame:
+    return pd.DataFrame({"split": split, "target": target, "path": [r["path"] for r in rows],
+                         "video_id": [f"{r.get('source', '')}/{r['video_id']}" for r in rows],
+                         "label": [int(r["label"]) for r in rows], "score": scores})
+
+
+@dataclass
+class SeedOutcome:
+    result_path: Path | None
+    results: dict[str, Any]
+    forwarded: int
+    checkpoint: Path
+
+
+def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cfg: dict[str, Any], *,
+                        seed: int, backbone_block: dict[str, Any], pretrained: dict[str, Any],
+                        config_digest: str, results_dir: Path | None, started: float, log: Log,
+                        extra_data: dict[str, Any] | None = None) -> SeedOutcome:
+    """Score the targets (and the source validation rows when the threshold needs them) with one
+    fine-tuned checkpoint, compute the metrics and write the result with its scores."""
+    from ..finetune.model import load_finetuned
+    from ..results import build_result, compute_metrics, write_result
+
+    if not splits.targets:
+        raise FsfmBenchError(f"protocol {protocol.ref}: no target has data; nothing to evaluate")
+    model, meta = load_finetuned(str(checkpoint))
+    # every target frame is scored once, even when targets share images (DiFF's real test images)
+    unique: dict[str, dict[str, Any]] = {}
+    for rows in splits.targets.values():
+        for r in rows:
+            unique.setdefault(r["path"], r)
+    scored, forwarded = score_rows(model, meta, checkpoint, list(unique.values()), cfg)
+    by_path = dict(zip(unique, scored))
+    frames = [_scores_frame("test", name, rows, [by_path[r["path"]] for r in rows])
+              for name, rows in splits.targets.items()]
+    if protocol.threshold == "source_val_eer":
+        scores, n = score_rows(model, meta, checkpoint, splits.val_rows, cfg)
+        forwarded += n
+        frames.append(_scores_frame("val", "source_val", splits.val_rows, scores))
+    table = pd.concat(frames, ignore_index=True)
+    ev = cfg["eval"]
+    boot = {"n_resamples": int(ev.get("bootstrap", 1000)), "confidence": 0.95, "seed": int(seed)}
+    results = compute_metrics(table, list(protocol.metrics), granularities=list(protocol.granularity),
+                              threshold_source=protocol.threshold, targets=list(splits.targets),
+                              n_resamples=boot["n_resamples"], confidence=0.95, seed=int(seed))
+    path = None
+    if results_dir is not None:
+        from ..finetune.datasets import preprocessing_spec
+
+        size = int(meta.get("img_size") or cfg["finetune"]["img_size"])
+        prep = preprocessing_spec(size, ev.get("resize", "plain"), ev.get("interpolation", "bicubic"), *model.mean_std)
+        proto_block = {"id": protocol.id, "version": protocol.version, "task": protocol.task,
+                       "sources": [s.dataset for s in protocol.train], "targets": list(splits.targets),
+                       "granularities": list(protocol.granularity), "metrics": list(protocol.metrics)}
+        result = build_result(
+            protocol=proto_block, backbone=backbone_block, results=results, config=cfg,
+            config_hash=config_digest, data={**splits.data_block, **(extra_data or {})},
+            selection_policy=protocol.policy, threshold_source=protocol.threshold, seeds={"seed": int(seed)},
+            checkpoint_sha256=pretrained.get("sha256"), checkpoint_path=pretrained.get("path"),
+            checkpoint_card=pretrained.get("card"), preprocessing=prep, bootstrap=boot,
+            wall_time_s=time.time() - started, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
+            metrics=list(protocol.metrics))
+        path = write_result(result, results_dir, scores=table)
+    return SeedOutcome(path, results, forwarded, checkpoint)
+
+
+def _fmt_results(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for target, grans in results.items():
+        for gran, block in grans.items():
+            cells = []
+            for name, entry in block.items():
+                value = entry["value"]
+                cells.append(f"{name} {value * 100:.2f}" if name != "eer" and name != "hter" else f"{name} {value * 100:.2f}")
+            lines.append(f"  {target:<10} {gran:<6} " + "  ".join(cells))
+    return lines
+
+
+# --- the whole run ------------------------------------------------------------------------------
+def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list[SeedOutcome]:
+    """Execute ``fsfm-bench run`` for a resolved config (see the module docstring)."""
+    from ..config import config_hash, save_config
+    from ..finetune import train as ft_train
+    from ..finetune.selection import choose
+
+    from ..engine.runner import finish_distributed, init_distributed, world
+
+    cfg = copy.deepcopy(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg))
+    started = time.time()
+    protocols = resolve_protocols(cfg)
+    resolver = DataResolver(cfg, progress=progress)
+    notes = resolver.check(protocols)                # before anything: a missing dataset stops here
+    init_distributed()                               # torchrun: one process per device
+    rank, world_size = world()
+    if rank != 0:
+        log = _silent
+    for note in notes:
+        log(f"note: {note}")
+
+    def rank0_first(fn):
+        """Side effects (preparing, writing) happen on rank 0; the other ranks then reuse them."""
+        if rank == 0:
+            out = fn()
+            _barrier(world_size)
+        else:
+            _barrier(world_size)
+            out = fn()
+        return out
+
+    for protocol in protocols:                       # every dataset is ready before anything trains
+        rank0_first(lambda p=protocol: resolver.prepare(p))
+    digest = config_hash(cfg)
+    bb_name = cfg["backbone"]["type"]
+    policies = list(dict.fromkeys([protocols[0].policy, *cfg["finetune"].get("track_policies", [])]))
+    run_dir = Path(cfg.get("work_dir") or "runs") / f"{protocols[0].id}@{protocols[0].version}" / \
+        bb_name.replace(":", "_").replace("/", "_") / training_key(cfg, policies)[:12]
+    if rank == 0:
+        save_config(cfg, run_dir if not (run_dir / "config.yaml").is_file() else run_dir / "evaluations" / digest[:12])
+    if world_size > 1 and not (cfg.get("checkpoint") or cfg["backbone"].get("checkpoint")) and \
+            protocols[0].pretrain_if_no_checkpoint:
+        raise FsfmBenchError("the demo's tiny pretraining runs in a single process: run "
+                             "`fsfm-bench run protocol=demo backbone=fsfm` once without torchrun (it is cached), "
+                             "or pass checkpoint=PATH")
+    bb = rank0_first(lambda: backbone_config(cfg, protocols[0], resolver, log))
+    probe = probe_backbone(bb)
+    backbone_block = _backbone_block(bb_name, cfg, probe)
+    results_dir = Path(cfg["leaderboard"].get("results_dir") or "results")
+    outcomes: list[SeedOutcome] = []
+    try:
+        for protocol in protocols:
+            vdir = run_dir / protocol.variant if protocol.variant else run_dir
+            oracle = "target_oracle" in policies
+            splits = rank0_first(lambda p=protocol: build_splits(p, resolver, vdir / "data", with_targets_in_val=oracle))
+            for name in splits.skipped:
+                log(f"note: optional target {name} skipped (no data configured)")
+            mcfg = model_config(cfg, protocol, bb, probe)
+            meta = {"model": {**copy.deepcopy(mcfg), "backbone": {**bb, "checkpoint": None, **probe["arch_kwargs"]}},
+                    "img_size": int(cfg["finetune"]["img_size"]), "protocol": protocol.ref,
+                    "config_sha256": digest}
+            for seed in protocol.seeds:
+                seed_started = time.time()
+                sdir = vdir / f"seed{seed}"
+                ckpt_dir = sdir / "checkpoints"
+                if not _finished(ckpt_dir, policies):
+                    log(f"fine-tuning {bb_name} on {protocol.ref} seed {seed} -> {sdir}")
+                    rcfg = ft_train.runner_config(
+                        cfg, model_cfg=mcfg, train_file=str(splits.train_file), val_file=str(splits.val_file),
+                        work_dir=str(sdir / "train"), seed=seed, policies=policies,
+                        oracle_metric=protocol.selection["oracle_metric"],
+                        oracle_granularity=protocol.selection["oracle_granularity"], meta=meta)
+                    ft_train.train(rcfg)
+                else:
+                    log(f"fine-tuning {protocol.ref} seed {seed}: already finished ({ckpt_dir})")
+                if rank != 0:                        # evaluation, results and tables: rank 0
+                    _barrier(world_size)
+                    continue
+                history = _history(ckpt_dir)
+                pick = choose(history, protocol.policy, protocol.selection["oracle_metric"])
+                checkpoint = ckpt_dir / f"{protocol.policy}.pth"
+                log(f"selected checkpoint ({POLICY_LABELS[protocol.policy]}): {checkpoint.name}"
+                    + (f" at epoch {pick['epoch']} / iter {pick['iter']}" if pick else ""))
+                outcome = evaluate_checkpoint(protocol, splits, checkpoint, cfg, seed=seed,
+                                              backbone_block=backbone_block, pretrained=probe["checkpoint"],
+                                              config_digest=digest, results_dir=results_dir,
+                                              started=seed_started, log=log)
+                log(f"result: {outcome.result_path}  ({outcome.forwarded} images scored now, the rest from cache)")
+                for line in _fmt_results(outcome.results):
+                    log(line)
+                outcomes.append(outcome)
+                _barrier(world_size)
+        if rank == 0 and cfg["leaderboard"].get("rebuild", True):
+            rebuild_leaderboard(cfg, log)
+    finally:
+        if world_size > 1:
+            finish_distributed()
+    log(f"done in {time.time() - started:.1f} s; run folder {run_dir}")
+    return outcomes
+
+
+#: keys that change only how a trained model is evaluated or reported, not what is trained
+EVALUATION_ONLY = ("selection", "threshold", "eval", "leaderboard")
+
+
+def training_key(cfg: dict[str, Any], policies: list[str]) -> str:
+    """What identifies the training of a run: the config without evaluation-only keys, plus the
+    tracked policies. ``selection=last`` after a source_val run reuses its training; so does
+    ``selection=target_oracle`` when the recipe tracks it (the FAS recipe does)."""
+    data = {k: v for k, v in cfg.items() if k not in EVALUATION_ONLY}
+    proto = copy.deepcopy(data.get("protocol", {}))
+    proto.pop("threshold", None)
+    proto.get("selection", {}).pop("policy", None)
+    proto.get("selection", {}).pop("oracle_threshold", None)
+    data["protocol"] = proto
+    return sha256_json({"config": data, "policies": sorted(policies)})
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+def _barrier(world_size: int) -> None:
+    if world_size > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _backbone_block(name: str, cfg: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
+    from ..plugins import get_entry
+
+    if ":" in name:
+        block = {"name": name, "plugin": name.split(":")[0], "distribution": "local", "version": "0"}
+    else:
+        entry = get_entry("backbones", name)
+        block = {"name": name, "plugin": entry.plugin.name, "distribution": entry.plugin.distribution,
+                 "version": entry.plugin.version}
+    block["variant"] = cfg["backbone"].get("variant")
+    if probe.get("arch"):
+        block["arch"] = probe["arch"]
+    return block
+
+
+def _finished(ckpt_dir: Path, policies: list[str]) -> bool:
+    import json
+
+    sel = ckpt_dir / "selection.json"
+    if not sel.is_file():
+        return False
+    if not json.loads(sel.read_text(encoding="utf-8")).get("finished"):
+        return False
+    return all((ckpt_dir / f"{p}.pth").is_file() for p in policies)
+
+
+def _history(ckpt_dir: Path) -> list[dict[str, Any]]:
+    import json
+
+    sel = ckpt_dir / "selection.json"
+    return json.loads(sel.read_text(encoding="utf-8"))["history"] if sel.is_file() else []
+
+
+def rebuild_leaderboard(cfg: dict[str, Any], log: Log) -> None:
+    from ..results.leaderboard import build
+
+    lb = cfg["leaderboard"]
+    report = build(str(lb.get("results_dir") or "results"), str(lb.get("dir") or "leaderboards"),
+                   figures=bool(lb.get("figures", True)))
+    for ref, path in report.protocols.items():
+        log(f"leaderboard {ref}: {path}/leaderboard.md")

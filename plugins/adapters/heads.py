@@ -1,0 +1,112 @@
+"""Task adapters: a head on a backbone's tokens, its loss, and P(positive = fake/attack).
+
+Every adapter takes the backbone's ``forward_features`` tokens ``[B, prefix + N, D]`` (the backbone
+contract), so one adapter works on every registered backbone. Label 1 is the positive class;
+``prob_positive`` is the softmax probability of class 1.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class TaskAdapter(nn.Module):
+    """Base: ``forward(tokens) -> logits [B, 2]``; ``loss``; ``prob_positive``.
+
+    ``freeze_backbone`` tells the model wrapper to keep the backbone frozen and in eval mode.
+    ``smoothing`` is used for hard labels; soft targets (mixup/cutmix) use soft cross-entropy.
+    """
+
+    num_classes = 2
+    freeze_backbone = False
+
+    def __init__(self, embed_dim: int, num_prefix_tokens: int = 0, smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.embed_dim = int(embed_dim)
+        self.num_prefix_tokens = int(num_prefix_tokens)
+        self.smoothing = float(smoothing)
+
+    def patch_mean(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Mean of the patch tokens (prefix tokens such as cls excluded), as FSFM fine-tunes."""
+        return tokens[:, self.num_prefix_tokens:].mean(dim=1)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Soft targets [B, 2] -> timm SoftTargetCrossEntropy; hard labels [B] -> (smoothed) CE."""
+        from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
+
+        logits = logits.float()
+        if target.ndim == 2:
+            return SoftTargetCrossEntropy()(logits, target)
+        if self.smoothing > 0:
+            return LabelSmoothingCrossEntropy(self.smoothing)(logits, target.long())
+        return F.cross_entropy(logits, target.long())
+
+    @staticmethod
+    def prob_positive(logits: torch.Tensor) -> torch.Tensor:
+        return logits.float().softmax(dim=-1)[:, 1]
+
+
+class FSFMHead(TaskAdapter):
+    """FSFM's fine-tuning head: mean of patch tokens -> fresh LayerNorm -> Linear(D, 2), std 2e-5."""
+
+    def __init__(self, embed_dim: int, num_prefix_tokens: int = 0, smoothing: float = 0.0,
+                 init_std: float = 2e-5, norm_eps: float = 1e-6) -> None:
+        super().__init__(embed_dim, num_prefix_tokens, smoothing)
+        self.fc_norm = nn.LayerNorm(self.embed_dim, eps=norm_eps)
+        self.head = nn.Linear(self.embed_dim, self.num_classes)
+        nn.init.trunc_normal_(self.head.weight, std=init_std)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.fc_norm(self.patch_mean(tokens)))
+
+
+class LinearProbe(FSFMHead):
+    """A linear probe: the same head on a FROZEN backbone (kept in eval mode, no gradients)."""
+
+    freeze_backbone = True
+
+    def __init__(self, embed_dim: int, num_prefix_tokens: int = 0, smoothing: float = 0.0,
+                 init_std: float = 0.01, norm_eps: float = 1e-6) -> None:
+        super().__init__(embed_dim, num_prefix_tokens, smoothing, init_std, norm_eps)
+
+
+class FASHead(TaskAdapter):
+    """The anti-spoofing head of FSFM's MCIO code (fsfm-method.md §2.3).
+
+    Token 0 is replaced by fc_norm(mean of patch tokens); every token goes through
+    Linear(D, 512) (N(0, 0.005), bias 0.1) -> ReLU -> Dropout(0.5); features are divided by
+    sqrt(L2 norm over the token axis) * sqrt(2) (the inherited SSDG normalisation, applied on the
+    token axis as the official code does: ``token_axis_norm=True``; False normalises each token's
+    feature vector instead); a classifier Linear(512, 2) (N(0, 0.01)) whose weight is L2-normalised
+    along dim 0 at every forward gives the logits, and only token 0's are used.
+    """
+
+    def __init__(self, embed_dim: int, num_prefix_tokens: int = 0, smoothing: float = 0.0,
+                 hidden: int = 512, dropout: float = 0.5, token_axis_norm: bool = True,
+                 norm_eps: float = 1e-6) -> None:
+        super().__init__(embed_dim, num_prefix_tokens, smoothing)
+        self.fc_norm = nn.LayerNorm(self.embed_dim, eps=norm_eps)
+        self.embedder = nn.Sequential(nn.Linear(self.embed_dim, hidden), nn.ReLU(inplace=True),
+                                      nn.Dropout(dropout))
+        nn.init.normal_(self.embedder[0].weight, std=0.005)
+        nn.init.constant_(self.embedder[0].bias, 0.1)
+        self.classifier = nn.Linear(hidden, self.num_classes)
+        nn.init.normal_(self.classifier.weight, std=0.01)
+        nn.init.zeros_(self.classifier.bias)
+        self.token_axis_norm = bool(token_axis_norm)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        pooled = self.fc_norm(self.patch_mean(tokens))
+        if self.num_prefix_tokens > 0:
+            tokens = torch.cat([pooled[:, None], tokens[:, 1:]], dim=1)
+        else:
+            tokens = torch.cat([pooled[:, None], tokens], dim=1)
+        feat = self.embedder(tokens)                                     # [B, T, hidden]
+        axis = 1 if self.token_axis_norm else 2
+        norm = torch.linalg.vector_norm(feat, ord=2, dim=axis, keepdim=True).clamp_min(1e-12)
+        feat = feat / (norm.sqrt() * 2 ** 0.5)
+        weight = F.normalize(self.classifier.weight, p=2, dim=0)
+        logits = F.linear(feat, weight, self.classifier.bias)
+        return logits[:, 0]

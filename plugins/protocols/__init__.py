@@ -1,0 +1,23 @@
+"""Built-in protocols: versioned data (one YAML file per protocol), registered by name.
+
+Each file is validated against ``fsfm_bench/schemas/protocol.json`` when it is registered, so a
+broken protocol is reported as a plugin error instead of failing half-way through a run. The
+registered object is a :class:`ProtocolDefinition`; config composition reads its
+``default_config()`` (the protocol's data) into the resolved config's ``protocol`` section.
+"""
+from pathlib import Path
+
+from fsfm_bench.hookspecs import hookimpl
+
+fsfm_bench_api = ">=1,<2"
+
+HERE = Path(__file__).resolve().parent
+
+
+@hookimpl
+def register_protocols(register):
+    from fsfm_bench.protocols import ProtocolDefinition
+
+    for path in sorted(HERE.glob("*.yaml")):
+        definition = ProtocolDefinition.from_file(path)
+        register(definition.id, definition, description=definition.title)

@@ -1,0 +1,117 @@
+"""The protocol run end to end on synthetic data with a tiny stand-in backbone: result, leaderboard,
+cached rerun without a forward pass, selection policies that disagree, and resumable scoring."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from run_testutil import TINY, make_prepared, synth_config
+
+from fsfm_bench.finetune.model import FaceClassifier, build_classifier
+from fsfm_bench.finetune.scoring import score_paths
+from fsfm_bench.protocols.run import run
+from fsfm_bench.results import read_result
+
+
+def test_run_writes_result_leaderboard_and_rerun_uses_cached_scores(tmp_path, monkeypatch):
+    data = make_prepared(tmp_path / "data")
+    cfg = synth_config(tmp_path, data)
+    cfg["leaderboard"]["rebuild"] = True
+    logs: list[str] = []
+    first = run(cfg, log=logs.append, progress=False)
+    assert len(first) == 1 and first[0].result_path.is_file()
+    result = read_result(first[0].result_path)          # schema-valid, config hash checked
+    assert result["protocol"]["id"] == "demo" and result["selection_policy"] == "source_val"
+    assert result["data"]["test/unseen"]["counts"] == {"frames": 24, "videos": 8, "real": 12, "fake": 12}
+    auc = result["results"]["unseen"]["frame"]["auc"]["value"]
+    assert auc > 0.9, f"the red cue should be learnt, got AUC {auc}"
+    assert first[0].forwarded == 24
+    board = Path(cfg["leaderboard"]["dir"]) / "demo_v1" / "leaderboard.md"
+    assert board.is_file() and "source_val" in board.read_text()
+    run_dirs = list((tmp_path / "runs" / "demo@1").glob("*/*"))
+    assert len(run_dirs) == 1 and (run_dirs[0] / "config.sha256").is_file()
+
+    def no_forward(self, inputs):               # a rerun must not run the model at all
+        raise AssertionError("forward pass on rerun")
+
+    monkeypatch.setattr(FaceClassifier, "scores", no_forward)
+    monkeypatch.setattr(FaceClassifier, "forward", no_forward)
+    second = run(cfg, log=logs.append, progress=False)
+    assert second[0].forwarded == 0
+    assert second[0].results["unseen"]["frame"]["auc"]["value"] == auc
+    assert any("already finished" in line for line in logs)
+
+
+def test_source_val_and_target_oracle_choose_different_checkpoints(tmp_path):
+    data = make_prepared(tmp_path / "data", flip_test=True)
+    cfg = synth_config(tmp_path, data, epochs=4, blr=0.02, warmup_epochs=0,
+                       track_policies=["source_val", "last", "target_oracle"])
+    cfg["finetune"]["mixup"] = None
+    out = run(cfg, log=lambda s: None, progress=False)
+    sel = json.loads(next((tmp_path / "runs").rglob("selection.json")).read_text())
+    picks = sel["picks"]
+    assert picks["source_val"]["epoch"] != picks["target_oracle"]["epoch"], sel["history"]
+    losses = [h["metrics"]["source_val/loss"] for h in sel["history"]]
+    aucs = [h["metrics"]["target/auc"] for h in sel["history"]]
+    assert picks["source_val"]["epoch"] == 1 + int(np.argmin(losses))
+    assert picks["target_oracle"]["epoch"] == 1 + int(np.argmax(aucs))
+    ckpts = {p: torch.load(next((tmp_path / "runs").rglob(f"{p}.pth")), weights_only=True)["meta"]
+             for p in ("source_val", "target_oracle")}
+    assert ckpts["source_val"]["epoch"] != ckpts["target_oracle"]["epoch"]
+    # the oracle re-run (labelled as such) scores the target better than the honest selection
+    cfg["selection"] = "target_oracle"
+    oracle = run(cfg, log=lambda s: None, progress=False)
+    assert oracle[0].forwarded > 0                       # another checkpoint -> other cache key
+    assert len(list((tmp_path / "runs").rglob("seed0"))) == 1   # the training was reused, not repeated
+    res = read_result(oracle[0].result_path)
+    assert res["selection_policy"] == "target_oracle" and "TARGET-ORACLE" in res["label"]
+    honest = out[0].results["unseen"]["frame"]["auc"]["value"]
+    assert oracle[0].results["unseen"]["frame"]["auc"]["value"] >= honest
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_interrupted_scoring_resumes_with_the_rest_only(tmp_path):
+    data = make_prepared(tmp_path / "data", splits=(("test", 5),), frames=2)
+    rows = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines()]
+    paths = [str(data / r["path"]) for r in rows]        # 20 images
+    torch.manual_seed(0)
+    model = build_classifier({"backbone": dict(TINY), "adapter": {"type": "fsfm_head"}})
+    key = {"checkpoint": "c" * 64, "manifest": "m" * 64, "preprocessing": "p" * 64}
+    common = dict(key=key, size=32, batch_size=4, chunk_batches=1, num_workers=0)
+    reference = score_paths(model, paths, cache_root=tmp_path / "ref", **common).scores
+
+    real_scores = FaceClassifier.scores
+    calls = {"n": 0}
+
+    def flaky(self, inputs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise _Interrupt()
+        return real_scores(self, inputs)
+
+    model.scores = flaky.__get__(model)
+    with pytest.raises(_Interrupt):
+        score_paths(model, paths, cache_root=tmp_path / "cache", **common)
+    folder = next((tmp_path / "cache").iterdir())
+    assert len(list(folder.glob("chunk-*.idx.npy"))) == 2 and not (folder / "scores.npy").exists()
+
+    seen = []
+
+    def counting(self, inputs):
+        seen.append(len(inputs))
+        return real_scores(self, inputs)
+
+    model.scores = counting.__get__(model)
+    resumed = score_paths(model, paths, cache_root=tmp_path / "cache", **common)
+    assert resumed.scored == 12 and sum(seen) == 12       # 2 chunks of 4 were already committed
+    np.testing.assert_allclose(resumed.scores, reference, rtol=1e-6)
+    again = score_paths(model, paths, cache_root=tmp_path / "cache", **common)
+    assert again.scored == 0
+    np.testing.assert_allclose(again.scores, reference, rtol=1e-6)
