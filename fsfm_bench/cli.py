@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import sys
 import warnings
 
@@ -40,11 +41,19 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        prefix = "the following arguments are required: "
+        if message.startswith(prefix):  # argparse also lists optional `key=value ...` lists; drop them
+            optional = {a.metavar or a.dest for a in self._actions
+                        if not a.option_strings and a.nargs in ("*", "?", argparse.REMAINDER)}
+            names = [n for n in message[len(prefix):].split(", ") if n not in optional]
+            message = prefix + ", ".join(names or message[len(prefix):].split(", "))
+        raise UsageError(f"{self.prog}: {message}. See `{self.prog} --help`.")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fsfm-bench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="fsfm-bench", description="Benchmark face security foundation models: prepare "
+                     "data, pretrain, fine-tune, evaluate and compare on the FSFM protocols.",
+                     epilog="Run `fsfm-bench COMMAND --help` for a command's key=value options.")
     parser.add_argument("--version", action="version", version=f"fsfm-bench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--print-config", action="store_true",
@@ -69,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        return _dispatch(argv, debug)
+        code = _dispatch(argv, debug)
+        sys.stdout.flush()        # a closed pipe shows here, inside the handler below
+        return code
     except FsfmBenchError as exc:
         if debug:
             raise
@@ -80,6 +91,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fsfm-bench: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`fsfm-bench ls backbones | head -1`): stop quietly, as `ls | head` does
+        _silence_stdout()
+        return 141
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush raises no second BrokenPipeError."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
 
 
 def _dispatch(argv: list[str], debug: bool) -> int:

@@ -227,7 +227,16 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:
             if not isinstance(child, dict):
                 raise UsageError(f"cannot set {key!r}: {part!r} is not a mapping in the config")
             node = child
+        _check_type(key, node.get(parts[-1]), value)
         node[parts[-1]] = value
+
+
+def _check_type(key: str, default: Any, value: Any) -> None:
+    """A yes/no or numeric setting keeps its type: ``real_only=no`` would otherwise read as True."""
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise UsageError(f"{key} must be true or false, got {value!r}")
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(value, str):
+        raise UsageError(f"{key} must be a number (the default is {default!r}), got {value!r}")
 
 
 # --- hashing, printing, saving -------------------------------------------------------------------

@@ -109,12 +109,12 @@ def _resolve_hf(hf: HFSource, what: str) -> Path:
                                  f"HF_HUB_OFFLINE is set; {_how_to_get_hf(hf)}.") from exc
     try:
         return Path(hf_hub_download(hf.repo_id, hf.filename, revision=hf.revision))
+    except LocalEntryNotFoundError as exc:  # first: it subclasses EntryNotFoundError (no network)
+        raise FsfmBenchError(f"could not reach the Hugging Face Hub for {what} {hf.uri}; "
+                             f"{_how_to_get_hf(hf)}.") from exc
     except (EntryNotFoundError, RepositoryNotFoundError) as exc:
         raise FsfmBenchError(f"{what} {hf.uri} does not exist on the Hugging Face Hub "
                              f"({type(exc).__name__}); check the repository and file name") from exc
-    except LocalEntryNotFoundError as exc:
-        raise FsfmBenchError(f"could not reach the Hugging Face Hub for {what} {hf.uri}; "
-                             f"{_how_to_get_hf(hf)}.") from exc
     except Exception as exc:  # noqa: BLE001 - network errors come in many types
         raise FsfmBenchError(f"downloading {what} {hf.uri} failed: {type(exc).__name__}: {exc}; "
                              f"{_how_to_get_hf(hf)}.") from exc

@@ -51,7 +51,9 @@ def main(args: argparse.Namespace) -> int:
     root = str(opts.pop("root"))
     out = opts.pop("out", None)
     if args.action == "verify":
-        strict = bool(opts.pop("strict", False))
+        strict = opts.pop("strict", False)
+        if not isinstance(strict, bool):
+            raise UsageError(f"strict must be true or false, got {strict!r}")
         report = adapter.verify(root, strict=strict, **opts)
         print(report.format())
         if out:

@@ -37,10 +37,55 @@ def resolve_manifest(source: str, prepared_root: str | None = None) -> Path:
     root = Path(prepared_root or "data/prepared")
     if (root / source / "manifest.jsonl").is_file():
         return root / source / "manifest.jsonl"
+    looked = [f"{p}/manifest.jsonl"] + ([] if p.is_absolute() else [f"{root / source}/manifest.jsonl"])
+    example = (f"`fsfm-bench prepare dataset=NAME out={source}`" if ("/" in source or p.is_absolute())
+               else f"`fsfm-bench prepare dataset={source} out=PATH`")
     raise FsfmBenchError(
-        f"pretraining data {source!r} not found (looked for a manifest file, {p}/manifest.jsonl and "
-        f"{root / source}/manifest.jsonl). Prepare it first, e.g. `fsfm-bench prepare dataset={source} "
-        f"out=PATH`, then pass data=PATH")
+        f"pretraining data {source!r} not found (looked for a manifest file, {' and '.join(looked)}). "
+        f"Prepare it first, e.g. {example}, then pass data=PATH")
+
+
+#: keys that may change between an interrupted run and its resumption in the same work_dir
+RESUMABLE_CHANGES = ("schedule.epochs", "log_interval", "checkpoint.interval", "checkpoint.max_keep",
+                     "data.num_workers", "data.cache_dir", "device", "resume", "work_dir")
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: data}
+
+
+def check_work_dir(work_dir: str | os.PathLike, cfg: dict[str, Any]) -> None:
+    """Refuse to resume (or overwrite the config of) a run in ``work_dir`` that used another config.
+
+    mmengine would load the old checkpoint non-strictly into a model of another shape and fail deep
+    inside the optimizer, after ``config.yaml`` had already been replaced.
+    """
+    import yaml
+
+    from ..config import dump_config
+
+    old_file = Path(work_dir) / "config.yaml"
+    has_checkpoint = (Path(work_dir) / "last_checkpoint").is_file() or any(Path(work_dir).glob("*.pth"))
+    if not old_file.is_file() or not has_checkpoint or not cfg.get("resume", True):
+        return
+    try:
+        old = _flat(yaml.safe_load(old_file.read_text(encoding="utf-8")) or {})
+    except (OSError, yaml.YAMLError):
+        return  # unreadable: mmengine's own resume decides
+    new = _flat(yaml.safe_load(dump_config(cfg)) or {})
+    differ = sorted(k for k in set(old) | set(new)
+                    if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
+    if differ:
+        shown = ", ".join(f"{k} ({old.get(k)!r} -> {new.get(k)!r})" for k in differ[:4])
+        raise FsfmBenchError(
+            f"work_dir={work_dir} holds a run with a different config ({shown}{', ...' if len(differ) > 4 else ''}); "
+            "resuming would mix them. Rerun with that run's settings, pass a new work_dir=PATH, or resume=false "
+            "to start over there")
 
 
 def split_options(options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -78,6 +123,9 @@ def run_pretrain(cfg: dict[str, Any], recipe: str | None, save=None, digest=None
 
     data = cfg["data"]
     manifest = resolve_manifest(str(data.get("source") or ""), data.get("prepared_root"))
+    factory = plugins.get("ssl", cfg.get("ssl", "fsfm"))        # unknown names fail before any work
+    if isinstance(cfg.get("masking"), dict) and cfg["masking"].get("name"):
+        plugins.get("masking", str(cfg["masking"]["name"]))
     data["manifest"] = str(manifest)
     launcher = init_distributed()
     rank, world_size = world()
@@ -100,15 +148,16 @@ def run_pretrain(cfg: dict[str, Any], recipe: str | None, save=None, digest=None
             from ..config import config_hash as digest
         cfg_hash = digest(cfg)
         work_dir = cfg.get("work_dir") or os.path.join("runs", "pretrain", f"{recipe or 'custom'}-{cfg_hash[:8]}")
-        if rank == 0 and save is not None:
-            save(cfg, work_dir)
-        factory = plugins.get("ssl", cfg.get("ssl", "fsfm"))
+        check_work_dir(work_dir, cfg)
+        # build the model before writing anything: a bad name or size fails without touching work_dir
         model = factory(model=cfg["model"], loss=cfg.get("loss"), masking=cfg.get("masking"),
                         seed=int(cfg.get("seed", 0)), max_nonfinite=int(cfg.get("max_nonfinite", 5)),
                         id_branch=bool(cfg.get("id_branch", True)))
         official = cfg.get("init_from_official") or {}
         if official.get("online"):
             load_official_checkpoint(model, official["online"], official.get("target"))
+        if rank == 0 and save is not None:
+            save(cfg, work_dir)
         runner = build_runner(cfg, model, work_dir, mean, std, launcher)
         try:
             runner.train()

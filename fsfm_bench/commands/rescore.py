@@ -26,6 +26,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("options", nargs="*", metavar="key=value", help=", ".join(KEYS))
 
 
+def _check_values(opts: dict) -> None:
+    """Typed options: ``bootstrap=abc`` or ``json=maybe`` is a usage error, not a traceback or a guess."""
+    for key in ("bootstrap", "seed"):
+        if key in opts and (isinstance(opts[key], bool) or not isinstance(opts[key], int) or opts[key] < 0):
+            raise UsageError(f"{key} must be a whole number >= 0, got {opts[key]!r}"
+                             + (" (bootstrap=0 turns confidence intervals off)" if key == "bootstrap" else ""))
+    if "confidence" in opts:
+        c = opts["confidence"]
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 < c < 1:
+            raise UsageError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {c!r}")
+    if "json" in opts and not isinstance(opts["json"], bool):
+        raise UsageError(f"json must be true or false, got {opts['json']!r}")
+
+
 def rescore(result_path: str, opts: dict) -> tuple[dict, dict, dict]:
     """Return (original result, recomputed results block, changed conventions)."""
     from ..io import sha256_file
@@ -34,6 +48,7 @@ def rescore(result_path: str, opts: dict) -> tuple[dict, dict, dict]:
     for key in opts:
         if key not in KEYS:
             raise UsageError(f"unknown option {key!r} for `rescore`." + did_you_mean(key, KEYS))
+    _check_values(opts)
     original = read_result(result_path)
     scores = read_scores(scores_path(original, result_path))
     proto = original["protocol"]

@@ -53,7 +53,14 @@ def _list(options: dict[str, Any], as_json: bool) -> int:
     extra = [k for k in options if k != "backbone"]
     if extra:
         raise UsageError(f"unknown option {extra[0]!r} for `weights list` (only backbone=NAME)")
-    cards = list_cards(options.get("backbone"))
+    backbone = options.get("backbone")
+    cards = list_cards(None if backbone is None else str(backbone))
+    if backbone is not None and not cards:
+        from ..errors import did_you_mean
+
+        known = sorted({c.backbone for c in list_cards()})
+        raise UsageError(f"no checkpoint card for backbone {backbone!r}." + did_you_mean(str(backbone), known)
+                         + " See `fsfm-bench weights list`.")
     if as_json:
         print(json.dumps([c.data for c in cards], indent=2))
         return 0
@@ -92,9 +99,15 @@ def _verify(target: str, options: dict[str, Any], as_json: bool) -> int:
 
     from .. import build_backbone
     from ..checkpoints import load_file, mean_std_beside, resolve
+    from ..checkpoints.cards import is_card_name
     from ..io import sha256_file
 
-    trust = bool(options.get("trust_checkpoint", False))
+    trust = options.get("trust_checkpoint", False)
+    if not isinstance(trust, bool):  # bool("no") is True: never let a typo switch on full unpickling
+        raise UsageError(f"trust_checkpoint must be true or false, got {trust!r}")
+    if is_card_name(target) and not Path(target).exists():
+        raise UsageError(f"{target!r} is a card name; verify checks a file you have: "
+                         f"`fsfm-bench weights verify PATH card={target}`")
     path = resolve(target)
     checks: list[dict[str, Any]] = []
 

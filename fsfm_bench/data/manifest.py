@@ -26,7 +26,8 @@ def validate_row(row: dict[str, Any], where: str = "") -> None:
     if errors:
         err = errors[0]
         loc = "/".join(map(str, err.path)) or "(row)"
-        raise FsfmBenchError(f"invalid manifest row {where}: {loc}: {err.message}")
+        raise FsfmBenchError(f"invalid manifest row {where}: {loc}: {err.message}; write manifests with "
+                             "`fsfm-bench prepare` (columns: fsfm_bench/schemas/manifest_row.json)")
 
 
 def write_manifest(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> str:

@@ -85,9 +85,31 @@ def _init_worker(opts: dict[str, Any]) -> None:
     cv2.setNumThreads(1)
     _STATE.clear()
     _STATE["opts"] = opts
-    _STATE["detector"] = get("detectors", opts["detector"])(**opts["detector_options"])
-    _STATE["parser"] = get("parsers", opts["parser"])(**opts["parser_options"])
+    _STATE["detector"] = _build("detectors", "detector", opts["detector"], opts["detector_options"])
+    _STATE["parser"] = _build("parsers", "parser", opts["parser"], opts["parser_options"])
     _STATE["forgeries"] = {}
+
+
+def _build(kind: str, key: str, name: str, options: dict[str, Any]) -> Any:
+    """Instantiate a detector/parser plugin; a ``detector.KEY=V`` it does not take is a UsageError."""
+    import inspect
+
+    from ..plugins import get
+
+    cls = get(kind, name)
+    try:
+        inspect.signature(cls).bind(**options)
+    except TypeError as exc:
+        try:
+            params = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
+        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+            params = []
+        valid = ", ".join(params) or "none"
+        raise UsageError(f"{key} {name!r} does not take the option(s) {', '.join(map(repr, options))} ({exc}); "
+                         f"its options: {valid}. Pass them as {key}.KEY=VALUE.") from None
+    except ValueError:  # pragma: no cover - no introspectable signature: let the call decide
+        pass
+    return cls(**options)
 
 
 def item_key(item: MediaItem) -> str:
@@ -408,14 +430,27 @@ def prepare(items: list[MediaItem], root: str | os.PathLike, out: str | os.PathL
     opts = options or PrepareOptions()
     if opts.size is not None and int(opts.size) < 8:
         raise UsageError(f"size={opts.size} is too small; use e.g. size=224 (or 64 for quick tests)")
+    from .video import READERS
+
+    if opts.reader not in (*READERS, "auto"):
+        from ..errors import did_you_mean
+
+        raise UsageError(f"unknown video reader {opts.reader!r}." + did_you_mean(opts.reader, (*READERS, "auto"))
+                         + " Use reader=auto (or decord, pyav, opencv).")
+    out_dir = Path(out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FsfmBenchError(f"out={out_dir} is a file, not a folder; pass out= a new or earlier-prepared folder")
     started = time.time()
     identity = opts.identity()
     odict = {**identity}
     # build detector and parser here first: unknown names, missing extras or weights fail before any work
     _init_worker(odict)
     identity["parser_resolved"] = _STATE["parser"].name      # what `parser=auto` became here
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FsfmBenchError(f"cannot create the output folder out={out_dir} ({exc.strerror or exc}); "
+                             "pass out= a folder you can write to") from exc
     _check_options(out_dir, identity, dataset, str(root))
     _remove_stale_temporaries(out_dir)
     keys = [item_key(it) for it in items]

@@ -50,7 +50,9 @@ def _load_image(path: Path, size: int) -> torch.Tensor:
                 im = im.resize((size, size), Image.BICUBIC)
             arr = np.asarray(im, dtype=np.uint8).copy()
     except (OSError, ValueError) as exc:
-        raise FsfmBenchError(f"cannot read image {path}: {exc}") from exc
+        raise FsfmBenchError(f"cannot read image {path} named by the manifest ({exc.__class__.__name__}: "
+                             f"{getattr(exc, 'strerror', None) or exc}); the prepared folder is incomplete or was "
+                             "moved: rerun the same `fsfm-bench prepare` command to redo it") from exc
     return torch.from_numpy(arr).permute(2, 0, 1).float().div_(255.0)
 
 

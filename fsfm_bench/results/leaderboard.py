@@ -64,7 +64,8 @@ def collect(results_dir: str | os.PathLike) -> tuple[list[Loaded], list[tuple[Pa
     """Every ``result_*.json`` under ``results_dir`` (recursively): valid ones and skipped ones."""
     root = Path(results_dir)
     if not root.is_dir():
-        raise FsfmBenchError(f"results folder {root} does not exist; pass results=DIR (where "
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise FsfmBenchError(f"results folder {root} {what}; pass results=DIR (where "
                              "`fsfm-bench run` wrote its result_*.json files)")
     loaded, skipped = [], []
     for path in sorted(root.rglob(RESULT_GLOB)):
@@ -670,8 +671,10 @@ def build(results_dir: str | os.PathLike, out_dir: str | os.PathLike, *, reporte
           figures: bool = True, reported_dir: str | os.PathLike | None = None) -> BuildReport:
     """Build every protocol's leaderboard; invalid result files are skipped and reported."""
     out = Path(out_dir)
+    loaded, skipped = collect(results_dir)          # a wrong results= fails before out= is created
+    if out.exists() and not out.is_dir():
+        raise FsfmBenchError(f"leaderboard folder out={out} is a file, not a folder; pass out=DIR")
     out.mkdir(parents=True, exist_ok=True)
-    loaded, skipped = collect(results_dir)
     report = BuildReport(out, used=[it.path for it in loaded], skipped=skipped)
     docs = load_reported(reported_dir) if reported else {}
     merged = merge_seeds(loaded)

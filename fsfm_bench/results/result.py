@@ -223,7 +223,12 @@ def read_result(path: str | os.PathLike, validate_it: bool = True) -> dict[str, 
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise FsfmBenchError(f"result file {path} does not exist") from exc
+        raise FsfmBenchError(f"result file {path} does not exist; pass the path of a result_*.json "
+                             "that `fsfm-bench run` or `eval` wrote") from exc
+    except IsADirectoryError as exc:
+        raise FsfmBenchError(f"result file {path} is a folder; pass one result_*.json inside it") from exc
+    except OSError as exc:
+        raise FsfmBenchError(f"cannot read result file {path}: {exc.strerror or exc}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FsfmBenchError(f"result file {path} is not valid JSON ({exc})") from exc
     if validate_it:

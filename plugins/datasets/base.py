@@ -85,8 +85,11 @@ class DatasetAdapter:
         unknown = [k for k in options if k not in self.defaults]
         if unknown:
             valid = ", ".join(sorted(self.defaults)) or "(none)"
-            raise UsageError(f"dataset {self.name!r} has no option {unknown[0]!r}."
-                             + did_you_mean(unknown[0], self.defaults) + f" Its options: {valid}.")
+            hint = did_you_mean(unknown[0], self.defaults)
+            if not hint.startswith(" Did you mean"):   # it already listed them: say so only once
+                hint = ""
+            raise UsageError(f"dataset {self.name!r} has no option {unknown[0]!r}." + hint
+                             + f" Its options: {valid}.")
         opts = {**self.defaults, **options}
         choices = {k: v.get("choices") for k, v in (self.card.get("options") or {}).items()}
         for key, value in opts.items():
