@@ -14,8 +14,7 @@ python3 -c "import torch, timm, mmengine; print('torch', torch.__version__, 'tim
 python3 -m fsfm_bench plugins | tee -a "$OUT/gpu.txt"
 
 step() { local name=$1 limit=$2; shift 2; echo "=== $name: $*"; timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.log"; echo "=== $name exit ${PIPESTATUS[0]}"; }
-step masking_cuda_test 120 python3 -m pytest -q -p no:cacheprovider tests/test_masking_crfr_p.py -k cuda
-step masking_gpu 120 python3 benchmarks/masking.py --device cuda --json "$OUT/masking.json"
-step masking_gpu_cpuloop 120 python3 benchmarks/masking.py --device cuda --loop-device cpu --rounds 3
-step pretrain_gpu 300 python3 benchmarks/pretrain_gpu.py --device cuda
-step evaluate_gpu 240 python3 benchmarks/evaluate.py --device cuda --arch vit_base_patch16_224 --images 8192 --batch-size 256 --workers 16
+step pretrain_gpu 180 python3 benchmarks/pretrain_gpu.py --device cuda
+step evaluate_gpu 120 python3 benchmarks/evaluate.py --device cuda --arch vit_base_patch16_224 --images 8192 --batch-size 256 --workers 16
+step masking_cuda_test 60 python3 -m pytest -q -p no:cacheprovider tests/test_masking_crfr_p.py -k cuda
+step masking_gpu 60 python3 benchmarks/masking.py --device cuda --json "$OUT/masking.json"

@@ -25,5 +25,6 @@ def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
         return f" Did you mean: {', '.join(close)}?"
     if not candidates:
         return ""
-    shown = ", ".join(candidates[:12]) + (", ..." if len(candidates) > 12 else "")
-    return f" Valid: {shown}."
+    if len(candidates) > 12:
+        return f" Valid: {', '.join(candidates[:12])}, ... ({len(candidates)} in all)."
+    return f" Valid: {', '.join(candidates)}."

@@ -54,9 +54,10 @@ def is_remote(source: str | os.PathLike) -> bool:
 
 
 def cache_dir() -> Path:
-    """Where https downloads are kept: $FSFM_BENCH_CACHE/checkpoints or ~/.cache/fsfm-bench/checkpoints."""
-    root = os.environ.get("FSFM_BENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "fsfm-bench")
-    return Path(root) / "checkpoints"
+    """Where https downloads are kept: ``<cache root>/checkpoints`` (see :mod:`fsfm_bench.paths`)."""
+    from ..paths import cache_root
+
+    return cache_root() / "checkpoints"
 
 
 def sibling(source: str | os.PathLike, name: str) -> str | None:

@@ -98,13 +98,14 @@ def compute_mean_std(manifest: str | os.PathLike, img_size: int = 224, cache_dir
     manifest, or the user cache when that folder is read-only).
     """
     from ..data.manifest import manifest_hash
+    from ..paths import cache_root
 
     manifest = Path(manifest)
     rows = load_rows(manifest, split, real_only)
     key = f"mean_std-{manifest_hash(rows)[:16]}-{img_size}.json"
     candidates = [Path(cache_dir)] if cache_dir else []
     candidates += [manifest.parent / ".fsfm_cache",
-                   Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fsfm_bench"]
+                   cache_root() / "stats"]
     for folder in candidates:
         if (folder / key).is_file():
             data = json.loads((folder / key).read_text())

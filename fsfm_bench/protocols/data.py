@@ -28,18 +28,19 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ..paths import cache_root
+
 from ..data.manifest import manifest_hash, read_manifest
 from ..errors import FsfmBenchError
 from ..io import atomic_open, sha256_json
 from .spec import Protocol, Source
 
 USER_FILE_ENV = "FSFM_BENCH_DATASETS"
-CACHE_ENV = "FSFM_BENCH_CACHE"
 
 
 def cache_dir(cfg: dict[str, Any]) -> Path:
     given = (cfg.get("data") or {}).get("cache_dir")
-    return Path(given or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "fsfm-bench").expanduser()
+    return Path(given).expanduser() if given else cache_root()
 
 
 def user_file() -> Path:
