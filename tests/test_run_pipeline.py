@@ -13,6 +13,7 @@ from run_testutil import TINY, make_prepared, synth_config
 
 from fsfm_bench.finetune.model import FaceClassifier, build_classifier
 from fsfm_bench.finetune.scoring import score_paths
+from fsfm_bench.io import sha256_file
 from fsfm_bench.protocols.run import run
 from fsfm_bench.results import read_result
 
@@ -44,6 +45,16 @@ def test_run_writes_result_leaderboard_and_rerun_uses_cached_scores(tmp_path, mo
     assert second[0].forwarded == 0
     assert second[0].results["unseen"]["frame"]["auc"]["value"] == auc
     assert any("already finished" in line for line in logs)
+
+    # provenance: the model really built, the fine-tuned file that scored, and the training time
+    # (kept from the first run although the second one reused the training)
+    again = read_result(second[0].result_path)
+    built = again["backbone"]["architecture"]
+    assert built == {k: TINY[k] for k in ("embed_dim", "depth", "num_heads", "patch_size", "img_size")}
+    assert again["backbone"]["params"] > 0
+    assert again["checkpoint"]["finetuned"]["sha256"] == sha256_file(first[0].checkpoint)
+    assert again["timing"]["train_wall_time_s"] == result["timing"]["train_wall_time_s"] > 0
+    assert again["timing"]["wall_time_s"] < result["timing"]["wall_time_s"]
 
 
 def test_source_val_and_target_oracle_choose_different_checkpoints(tmp_path):

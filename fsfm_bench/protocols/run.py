@@ -23,7 +23,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..errors import FsfmBenchError, UsageError
-from ..io import sha256_file, sha256_json
+from ..io import atomic_write_json, sha256_file, sha256_json
 from .data import DataResolver, cache_dir, holdout_split, write_rows
 from .spec import POLICIES, POLICY_LABELS, Protocol, Source, variants
 
@@ -122,8 +122,13 @@ def probe_backbone(bb: dict[str, Any]) -> dict[str, Any]:
     if vit is not None and hasattr(vit, "blocks"):     # what a rebuild without the checkpoint needs
         arch_kwargs = {"embed_dim": int(module.embed_dim), "depth": len(vit.blocks),
                        "num_heads": int(vit.blocks[0].attn.num_heads)}
+    # what was really built (a checkpoint card can override the configured arch): results cite this
+    architecture = {**arch_kwargs, "patch_size": getattr(module, "patch_size", None),
+                    "img_size": getattr(module, "input_size", None)}
+    architecture = {k: (int(v) if isinstance(v, (int, float)) else None) for k, v in architecture.items()}
     return {"mean": [float(v) for v in module.mean], "std": [float(v) for v in module.std],
-            "arch_kwargs": arch_kwargs,
+            "arch_kwargs": arch_kwargs, "architecture": architecture,
+            "params": int(sum(p.numel() for p in module.parameters())),
             "checkpoint": {"sha256": info.get("sha256"), "path": info.get("path") or (str(ckpt) if ckpt else None),
                            "card": info.get("card")},
             "arch": getattr(getattr(module, "vit", None), "default_cfg", {}).get("architecture")
@@ -243,7 +248,8 @@ class SeedOutcome:
 def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cfg: dict[str, Any], *,
                         seed: int, backbone_block: dict[str, Any], pretrained: dict[str, Any],
                         config_digest: str, results_dir: Path | None, started: float, log: Log,
-                        extra_data: dict[str, Any] | None = None) -> SeedOutcome:
+                        extra_data: dict[str, Any] | None = None,
+                        train_wall_time_s: float | None = None) -> SeedOutcome:
     """Score the targets (and the source validation rows when the threshold needs them) with one
     fine-tuned checkpoint, compute the metrics and write the result with its scores."""
     from ..finetune.model import load_finetuned
@@ -286,7 +292,9 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
             selection_policy=protocol.policy, threshold_source=protocol.threshold, seeds={"seed": int(seed)},
             checkpoint_sha256=pretrained.get("sha256"), checkpoint_path=pretrained.get("path"),
             checkpoint_card=pretrained.get("card"), preprocessing=prep, bootstrap=boot,
-            wall_time_s=time.time() - started, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
+            wall_time_s=time.time() - started, train_wall_time_s=train_wall_time_s,
+            started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            finetuned={"path": str(checkpoint), "sha256": sha256_file(checkpoint)}, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
             metrics=list(protocol.metrics))
         path = write_result(result, results_dir, scores=table)
     return SeedOutcome(path, results, forwarded, checkpoint)
@@ -377,6 +385,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                         oracle_metric=protocol.selection["oracle_metric"],
                         oracle_granularity=protocol.selection["oracle_granularity"], meta=meta)
                     ft_train.train(rcfg)
+                    atomic_write_json(sdir / TRAIN_TIME_FILE, {"train_wall_time_s": time.time() - seed_started})
                 else:
                     log(f"fine-tuning {protocol.ref} seed {seed}: already finished ({ckpt_dir})")
                 if rank != 0:                        # evaluation, results and tables: rank 0
@@ -390,7 +399,8 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                 outcome = evaluate_checkpoint(protocol, splits, checkpoint, cfg, seed=seed,
                                               backbone_block=backbone_block, pretrained=probe["checkpoint"],
                                               config_digest=digest, results_dir=results_dir,
-                                              started=seed_started, log=log)
+                                              started=seed_started, log=log,
+                                              train_wall_time_s=_train_wall_time(sdir))
                 log(f"result: {outcome.result_path}  ({outcome.forwarded} images scored now, the rest from cache)")
                 for line in _fmt_results(outcome.results):
                     log(line)
@@ -403,6 +413,19 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
             finish_distributed()
     log(f"done in {time.time() - started:.1f} s; run folder {run_dir}")
     return outcomes
+
+
+#: how long the fine-tuning of a seed took, kept beside it so a rerun that reuses it still reports it
+TRAIN_TIME_FILE = "train_time.json"
+
+
+def _train_wall_time(seed_dir: Path) -> float | None:
+    path = seed_dir / TRAIN_TIME_FILE
+    if not path.is_file():
+        return None
+    import json
+
+    return float(json.loads(path.read_text(encoding="utf-8"))["train_wall_time_s"])
 
 
 #: keys that change only how a trained model is evaluated or reported, not what is trained
@@ -445,6 +468,8 @@ def _backbone_block(name: str, cfg: dict[str, Any], probe: dict[str, Any]) -> di
     block["variant"] = cfg["backbone"].get("variant")
     if probe.get("arch"):
         block["arch"] = probe["arch"]
+    block["architecture"] = probe.get("architecture")
+    block["params"] = probe.get("params")
     return block
 
 

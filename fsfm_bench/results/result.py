@@ -84,7 +84,8 @@ def build_result(*, protocol: str | Mapping[str, Any], backbone: str | Mapping[s
                  bootstrap: Mapping[str, Any] | None = None, wall_time_s: float | None = None,
                  started_at: str | None = None, finished_at: str | None = None,
                  label: str | None = None, scores_file: str | None = None,
-                 metrics: list[str] | None = None) -> dict[str, Any]:
+                 metrics: list[str] | None = None, finetuned: Mapping[str, Any] | None = None,
+                 train_wall_time_s: float | None = None) -> dict[str, Any]:
     """Assemble a result dict (validated when written). Provenance is collected here.
 
     ``results`` is what :func:`~fsfm_bench.results.compute.compute_metrics` returned; ``data`` maps
@@ -117,7 +118,8 @@ def build_result(*, protocol: str | Mapping[str, Any], backbone: str | Mapping[s
         **({"label": label} if label else {}),
         "protocol": _protocol_block(protocol, names, targets, grans),
         "backbone": _backbone_block(backbone, variant),
-        "checkpoint": {"sha256": checkpoint_sha256, "path": checkpoint_path, "card": checkpoint_card},
+        "checkpoint": {"sha256": checkpoint_sha256, "path": checkpoint_path, "card": checkpoint_card,
+                       **({"finetuned": dict(finetuned)} if finetuned else {})},
         "config": config,
         "config_hash": config_hash,
         "data": _plain(data),
@@ -128,7 +130,8 @@ def build_result(*, protocol: str | Mapping[str, Any], backbone: str | Mapping[s
         "bootstrap": dict(bootstrap or {"n_resamples": 0, "confidence": 0.95, "seed": 0}),
         "environment": environment(),
         "timing": {"started_at": started_at, "finished_at": finished,
-                   "wall_time_s": float(wall_time_s or 0.0)},
+                   "wall_time_s": float(wall_time_s or 0.0),
+                   **({"train_wall_time_s": float(train_wall_time_s)} if train_wall_time_s is not None else {})},
         "results": results,
         "scores_file": scores_file or "",
     }
