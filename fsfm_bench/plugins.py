@@ -166,6 +166,8 @@ def load_plugins(reload: bool = False) -> list[PluginInfo]:
     with _lock:
         if _loaded is not None and not reload:
             return _loaded
+        # mmengine's Registry has no public way to unregister; dropping our own names from its dict
+        # is what makes a reload (tests, a changed allowlist) start from the built-ins again
         for kind, (registry, _hook) in PLUGIN_REGISTRIES.items():
             for key in [k for k in _entries if k[0] == kind]:
                 registry._module_dict.pop(key[1], None)
