@@ -1,7 +1,9 @@
 """``fsfm-bench prepare dataset=NAME root=PATH out=PATH [key=value ...]``: face crops + parsing + manifest.
 
 Keys (defaults in brackets; a dataset may bring its own defaults, e.g. ``demo``):
-  frames=N [32]          frames per video, uniform linspace (FSFM: 32 per fake, 128 per real video)
+  frames=N [32]          frames per video, uniform linspace(0, T-1, N); 0 = every frame
+  frames_real=N, frames_fake=N   per-class counts overriding frames= for real (label 0) / fake
+                         (label 1) videos; FSFM's cdfd: frames=32 frames_real=128
   size=S [224]           crop side in pixels (size=null keeps the native crop, as the official code)
   detector=NAME [dlib_hog] / parser=NAME [auto]   see `fsfm-bench ls detectors` / `ls parsers`
   detector.KEY=V, parser.KEY=V                    options of those (e.g. detector.upsample=0)
@@ -60,8 +62,12 @@ def split_options(raw: dict[str, Any], dataset_defaults: dict[str, Any] | None =
             raise UsageError(f"prepare has no key {key!r}." + did_you_mean(key, [*TOP_KEYS, *names])
                              + " See `fsfm-bench prepare --help`.")
     for key in ("frames", "workers", "seed", "augment", "fakes_per_real"):
-        if key in values and not isinstance(values[key], int):
+        if key in values and (not isinstance(values[key], int) or isinstance(values[key], bool)):
             raise UsageError(f"{key} must be an integer, got {values[key]!r}")
+    for key in ("frames_real", "frames_fake"):
+        if values.get(key) is not None and (not isinstance(values[key], int) or isinstance(values[key], bool)):
+            raise UsageError(f"{key} must be an integer number of frames per video (0 = all) or null, "
+                             f"got {values[key]!r}")
     if "size" in values and values["size"] is not None and not isinstance(values["size"], int):
         raise UsageError(f"size must be an integer number of pixels or null, got {values['size']!r}")
     if values.get("workers", 1) < 1:
@@ -102,6 +108,9 @@ def _print_summary(s: dict[str, Any]) -> None:
           f"parser={s['parser']}, detector={s['options']['detector']})")
     print(f"  media: {items['total']} total, {items['prepared']} done ({items['skipped_already_done']} from an "
           f"earlier run), {items['failed_to_decode']} undecodable, {items['errors_to_retry']} errors (rerun to retry)")
+    fpv = s.get("frames_per_video") or {}
+    if fpv:
+        print(f"  frames per video: {fpv['real']} per real, {fpv['fake']} per fake (0 = all)")
     print(f"  crops: {frames['rows']} rows = {frames['real']} real + {frames['fake']} fake; "
           f"{frames['no_face']} frames without a face, {frames['decode_failed']} frames not decoded, "
           f"{frames['forgery_failed']} forgeries failed")

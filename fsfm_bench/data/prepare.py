@@ -1,7 +1,8 @@
 """Turn a dataset adapter's media items into face crops, parsing maps and a frame-level manifest.
 
 Pipeline per media item (a video, an image, or a folder of frames):
-sampled frames (uniform linspace, :mod:`.video`) -> face detection on a bounded-size view (largest
+sampled frames (uniform linspace, :mod:`.video`; ``frames`` per video, or per class with
+``frames_real``/``frames_fake``) -> face detection on a bounded-size view (largest
 face kept) -> landmarks (the parser's) -> FF++ 1.3x square crop resized to ``size`` -> 11-label
 parsing map at the crop's size -> ``images/<key>/<frame>.png`` + ``parsing/<key>/<frame>.npy``.
 Optionally (the demo, or SBI-style training data) each real crop also yields synthetic forgeries
@@ -49,6 +50,8 @@ class PrepareOptions:
     """Everything that changes the output (all but ``workers``/``progress`` enter the options hash)."""
 
     frames: int = 32                      # frames per video (uniform linspace); <= 0 = all
+    frames_real: int | None = None        # frames per real video (label 0); None = ``frames``
+    frames_fake: int | None = None        # frames per fake video (label 1); None = ``frames``
     size: int | None = 224                # crop side in pixels; None = native (as the official code)
     scale: float = 1.3                    # crop side / detection side (FF++)
     detector: str = "dlib_hog"
@@ -66,11 +69,35 @@ class PrepareOptions:
     workers: int = 1
     progress: bool = True
 
+    def frames_for(self, label: int) -> int:
+        """Frames sampled per video of this label (FSFM's cdfd: 128 per real, 32 per fake)."""
+        own = self.frames_fake if int(label) == 1 else self.frames_real
+        return int(self.frames if own is None else own)
+
     def identity(self) -> dict[str, Any]:
+        """The settings that change the output, canonical: equal per-class counts are written as
+        ``frames`` alone (so folders prepared before per-class counts existed still resume, and
+        ``frames=32`` == ``frames=32 frames_fake=32``); unequal ones as ``frames_real``/``frames_fake``
+        only (so ``frames=128 frames_fake=32`` == ``frames=32 frames_real=128``)."""
         data = asdict(self)
-        data.pop("workers")
-        data.pop("progress")
+        for key in ("workers", "progress", "frames", "frames_real", "frames_fake"):
+            data.pop(key)
+        real, fake = self.frames_for(0), self.frames_for(1)
+        if real == fake:
+            data["frames"] = real
+        else:
+            data["frames_real"], data["frames_fake"] = real, fake
         return data
+
+    def worker_options(self) -> dict[str, Any]:
+        """What the workers read: the identity plus the resolved per-class frame counts."""
+        return {**self.identity(), "frames_real": self.frames_for(0), "frames_fake": self.frames_for(1)}
+
+
+def frames_per_video(options: dict[str, Any]) -> dict[str, int]:
+    """{"real": N, "fake": M} from an identity (``options.json``/``summary.json``) of any version."""
+    return {"real": int(options.get("frames_real", options.get("frames", 0))),
+            "fake": int(options.get("frames_fake", options.get("frames", 0)))}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -155,18 +182,24 @@ def _frames_of(item: MediaItem, root: Path, opts: dict[str, Any]) -> tuple[list[
         if not files:
             raise ImageReadError(f"{media}: frame folder holds no images")
         out = []
-        for i in sample_indices(len(files), opts["frames"]):
+        for i in sample_indices(len(files), _frames_of_label(opts, item.label)):
             try:
                 out.append((i, load_image(files[i])))
             except FsfmBenchError as exc:
                 failures.append({"frame_index": i, "stage": "decode", "reason": str(exc)})
         return out, {"frames_total": len(files)}, failures
     frame_range = item.meta.get("frame_range")
-    sampled = read_sampled_frames(media, opts["frames"], opts["reader"],
+    sampled = read_sampled_frames(media, _frames_of_label(opts, item.label), opts["reader"],
                                   tuple(frame_range) if frame_range else None)
     for i, why in sampled.failed.items():
         failures.append({"frame_index": i, "stage": "decode", "reason": why})
     return list(zip(sampled.indices, sampled.frames)), {"reader": sampled.reader, "frames_total": sampled.total}, failures
+
+
+def _frames_of_label(opts: dict[str, Any], label: int) -> int:
+    """Frames to sample for a video of ``label`` from the worker options (per class, else ``frames``)."""
+    own = opts.get("frames_fake" if int(label) == 1 else "frames_real")
+    return int(opts["frames"] if own is None else own)
 
 
 def _augment(crop: np.ndarray, labels: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator):
@@ -322,8 +355,14 @@ def _check_options(out_dir: Path, identity: dict[str, Any], dataset: str, root: 
         except json.JSONDecodeError:
             have = None
         if have is not None and sha256_json(have) != sha256_json(wanted):
-            diff = sorted(k for k in set(have.get("options", {})) | set(identity)
-                          if have.get("options", {}).get(k) != identity.get(k))
+            old = have.get("options", {})
+            frame_keys = ("frames", "frames_real", "frames_fake")
+            diff = sorted(k for k in set(old) | set(identity)
+                          if k not in frame_keys and old.get(k) != identity.get(k))
+            was, now = frames_per_video(old), frames_per_video(identity)
+            if was != now:
+                diff.insert(0, f"frames per video real/fake {was['real']}/{was['fake']} -> "
+                               f"{now['real']}/{now['fake']}")
             if have.get("dataset") != dataset:
                 diff.insert(0, "dataset")
             if have.get("root") != wanted["root"]:
@@ -442,7 +481,7 @@ def prepare(items: list[MediaItem], root: str | os.PathLike, out: str | os.PathL
         raise FsfmBenchError(f"out={out_dir} is a file, not a folder; pass out= a new or earlier-prepared folder")
     started = time.time()
     identity = opts.identity()
-    odict = {**identity}
+    odict = opts.worker_options()
     # build detector and parser here first: unknown names, missing extras or weights fail before any work
     _init_worker(odict)
     identity["parser_resolved"] = _STATE["parser"].name      # what `parser=auto` became here
@@ -489,7 +528,7 @@ def prepare(items: list[MediaItem], root: str | os.PathLike, out: str | os.PathL
     elapsed = time.time() - started
     summary = {
         "dataset": dataset, "root": str(Path(root).resolve()), "out": str(out_dir.resolve()),
-        "options": identity, "workers": opts.workers,
+        "options": identity, "workers": opts.workers, "frames_per_video": frames_per_video(identity),
         "video_reader": readers[0] if len(readers) == 1 else (readers or None),
         "parser": parsers[0] if len(parsers) == 1 else (parsers or None),
         "items": {"total": len(items), "prepared": len(real_records), "skipped_already_done": skipped,

@@ -10,7 +10,11 @@ Where the data is (a user points at each dataset once):
 A root is the dataset as its authors ship it; ``data.prepared.<dataset>=DIR`` instead names an
 already prepared folder (``manifest.jsonl`` + images). Otherwise the dataset is prepared once
 (adapter ``index`` -> ``fsfm_bench.data.prepare``) into ``<cache>/prepared/<dataset>-<hash>`` at
-the largest frames-per-video the protocol needs, and each use subsamples its frames uniformly.
+exactly the frames per video the protocol needs, per class (cdfd: 128 per real and 32 per fake FF++
+video, so no fake frame is detected only to be thrown away); the hash covers the prepare settings, so
+another protocol asking for the same dataset, options and counts reuses the folder. A use needing
+fewer frames than were prepared (two uses of one dataset with different counts) subsamples them
+uniformly.
 
 Every dataset is resolved before anything trains: a missing one stops the run with ONE message
 naming each missing dataset, its expected root and layout, and the ``fsfm-bench data verify``
@@ -114,21 +118,37 @@ def missing_message(protocol_ref: str, missing: list[tuple[str, str]]) -> str:
     return f"protocol {protocol_ref} cannot start, nothing was trained: " + " ".join(parts)
 
 
-def _frames_needed(protocol: Protocol) -> dict[tuple[str, str], int | None]:
-    """(dataset, options json) -> the most frames per video any use of it needs (None = all)."""
-    need: dict[tuple[str, str], int | None] = {}
+FramesNeed = dict[str, "int | None"]      # {"real": N, "fake": M}; None = every frame
+
+
+def frames_need(src: Source) -> FramesNeed:
+    """The frames per video one use needs, per class (None = every frame)."""
+    return {"real": src.frames_for(0), "fake": src.frames_for(1)}
+
+
+def _merge_need(a: FramesNeed, b: FramesNeed) -> FramesNeed:
+    """Per class, the larger of two needs (None, every frame, wins)."""
+    return {c: None if (a[c] is None or b[c] is None) else max(a[c], b[c]) for c in ("real", "fake")}
+
+
+def _frames_needed(protocol: Protocol) -> dict[tuple[str, str], FramesNeed]:
+    """(dataset, options json) -> per class, the most frames per video any use of it needs."""
+    need: dict[tuple[str, str], FramesNeed] = {}
     uses = list(protocol.train) + list(protocol.targets)
     if isinstance(protocol.validation, Source):
         uses.append(protocol.validation)
     for src in uses:
         key = (src.dataset, json.dumps(src.options, sort_keys=True))
-        frames = src.max_frames()
-        if key in need:
-            old = need[key]
-            need[key] = None if (old is None or frames is None) else max(old, frames)
-        else:
-            need[key] = frames
+        frames = frames_need(src)
+        need[key] = _merge_need(need[key], frames) if key in need else frames
     return need
+
+
+def _as_need(frames: int | FramesNeed | None) -> FramesNeed:
+    """``get``'s ``frames`` argument (one count for both classes, or per class) as a per-class need."""
+    if isinstance(frames, dict):
+        return {"real": frames.get("real"), "fake": frames.get("fake")}
+    return {"real": frames, "fake": frames}
 
 
 @dataclass
@@ -188,7 +208,9 @@ class DataResolver:
                 continue
             self.get(name, json.loads(options_json), frames)
 
-    def get(self, name: str, options: dict[str, Any], frames: int | None) -> Prepared:
+    def get(self, name: str, options: dict[str, Any], frames: int | FramesNeed | None) -> Prepared:
+        """The prepared folder of (dataset, options), prepared on first use at ``frames`` per video
+        (one count, or ``{"real": N, "fake": M}``; None = every frame)."""
         key = (name, json.dumps(options, sort_keys=True))
         if key in self._prepared:
             return self._prepared[key]
@@ -199,13 +221,13 @@ class DataResolver:
                 raise FsfmBenchError(f"data.prepared.{name}={folder} holds no manifest.jsonl; prepare it with "
                                      f"`fsfm-bench prepare dataset={name} root=PATH out={folder}`")
         else:
-            folder = self._prepare(name, options, frames)
+            folder = self._prepare(name, options, _as_need(frames))
         rows = read_manifest(folder / "manifest.jsonl")
         prepared = Prepared(name, folder, rows, manifest_hash(rows))
         self._prepared[key] = prepared
         return prepared
 
-    def _prepare(self, name: str, options: dict[str, Any], frames: int | None) -> Path:
+    def _prepare(self, name: str, options: dict[str, Any], frames: FramesNeed) -> Path:
         from ..data.prepare import PrepareOptions, prepare
 
         adapter = _adapter(name)
@@ -217,10 +239,16 @@ class DataResolver:
         items = adapter.index(root, **options)          # wrong root/layout: the adapter's clear error
         base = dict(getattr(adapter, "prepare_defaults", {}) or {})
         base.update((self.cfg.get("data") or {}).get("prepare") or {})
-        if frames is not None:
-            base["frames"] = int(frames)                 # the most any use of this dataset needs
-        elif "frames" not in base:
-            base["frames"] = 0                           # every frame
+        # per class, exactly what the protocol's uses of this dataset need; a class the protocol
+        # leaves open (None) takes the configured/default `frames`, else every frame
+        base.setdefault("frames", 0)
+        for cls in ("real", "fake"):
+            if frames[cls] is not None:
+                base[f"frames_{cls}"] = int(frames[cls])
+        if frames["real"] is not None and frames["real"] == frames["fake"]:
+            base["frames"] = int(frames["real"])         # one count: the canonical, pre-per-class form
+            base.pop("frames_real", None)
+            base.pop("frames_fake", None)
         base.setdefault("progress", self.progress)
         opts = PrepareOptions(**base)
         digest = sha256_json({"dataset": name, "root": str(Path(root).resolve()), "options": options,
@@ -233,7 +261,7 @@ class DataResolver:
     # -- selection -------------------------------------------------------------------------------
     def rows_for(self, src: Source) -> tuple[list[dict[str, Any]], Prepared]:
         """The rows of one use: split, manipulations, meta match, frames per video (uniform)."""
-        prepared = self.get(src.dataset, src.options, src.max_frames())
+        prepared = self.get(src.dataset, src.options, frames_need(src))
         rows = [r for r in prepared.rows if r["split"] == src.split]
         if src.manipulations is not None:
             keep = set(src.manipulations)
@@ -264,10 +292,10 @@ def subsample_frames(rows: list[dict[str, Any]], src: Source) -> list[dict[str, 
         frames = sorted(by_video[vid], key=lambda r: (r.get("frame_index") if r.get("frame_index") is not None else -1,
                                                       r["path"]))
         k = src.frames_for(int(frames[0]["label"]))
-        if k is None or len(frames) <= k:
+        if k is None or k <= 0 or len(frames) <= k:      # <= 0: every frame, as prepare
             out += frames
         else:
-            picks = np.unique(np.linspace(0, len(frames) - 1, k).round().astype(int))
+            picks = np.linspace(0, len(frames) - 1, k, dtype=int)    # FSFM's sampling, as prepare's
             out += [frames[i] for i in picks]
     return out
 
