@@ -51,6 +51,14 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2)
     atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False, sort_keys=False) + "\n")
 
 
+def atomic_save_npy(path: str | os.PathLike, array: Any) -> None:
+    """``np.save`` through a temporary file (parsing maps, score chunks)."""
+    import numpy as np
+
+    with atomic_open(path, "wb") as handle:
+        np.save(handle, array)
+
+
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` through a temporary file (torch writes incrementally and can be killed)."""
     import torch

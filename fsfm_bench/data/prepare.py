@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from ..errors import FsfmBenchError, UsageError
-from ..io import atomic_open, atomic_write_bytes, atomic_write_json, sha256_json
+from ..io import atomic_open, atomic_save_npy, atomic_write_bytes, atomic_write_json, sha256_json
 from .items import MediaItem
 from .manifest import counts, write_manifest
 
@@ -153,10 +153,6 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
     atomic_write_bytes(path, buf.tobytes())
 
 
-def _write_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_open(path, "wb") as handle:
-        np.save(handle, array)
-
 
 def _read_png(path: Path) -> np.ndarray:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -269,7 +265,7 @@ def process_item(item_dict: dict[str, Any], root: str, out: str) -> dict[str, An
             img_rel = f"images/{key}/{name}.png"
             par_rel = f"parsing/{key}/{name}.npy"
             _write_png(out_dir / img_rel, img)
-            _write_npy(out_dir / par_rel, lab.astype(np.int8))
+            atomic_save_npy(out_dir / par_rel, lab.astype(np.int8))
             vid = item.video_id if not extra else f"{item.video_id}__aug{extra['augment']}"
             row = {"path": img_rel, "label": item.label, "video_id": vid, "source": item.source,
                    "manipulation": item.manipulation, "split": item.split, "frame_index": frame_index,

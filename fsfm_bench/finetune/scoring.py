@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ..io import atomic_open, atomic_write_json, sha256_json
+from ..io import atomic_save_npy, atomic_write_json, sha256_json
 from .datasets import ScoreDataset
 
 CHUNK = re.compile(r"^chunk-(\d{10})-(\d{10})\.npy$")
@@ -33,10 +33,6 @@ class ScoreReport:
 def cache_key(checkpoint_sha256: str, manifest_hash: str, preprocessing: dict[str, Any]) -> dict[str, str]:
     return {"checkpoint": checkpoint_sha256, "manifest": manifest_hash, "preprocessing": sha256_json(preprocessing)}
 
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_open(path, "wb") as handle:
-        np.save(handle, array)
 
 
 def _covered(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,8 +87,8 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
                 return
             idx, val = np.concatenate(pending_idx), np.concatenate(pending_val)
             name = f"chunk-{int(idx.min()):010d}-{int(idx.max()):010d}"
-            _save_npy(folder / f"{name}.idx.npy", idx)
-            _save_npy(folder / f"{name}.npy", val)        # the data file last: it marks the chunk done
+            atomic_save_npy(folder / f"{name}.idx.npy", idx)
+            atomic_save_npy(folder / f"{name}.npy", val)        # the data file last: it marks the chunk done
             scores[idx] = val
             pending_idx.clear()
             pending_val.clear()
@@ -108,7 +104,7 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
                 if b % max(1, int(chunk_batches)) == 0:
                     commit()
             commit()
-    _save_npy(final, scores)
+    atomic_save_npy(final, scores)
     for path in folder.glob("chunk-*.npy"):
         path.unlink(missing_ok=True)
     atomic_write_json(folder / "complete.json", {"n": n})
