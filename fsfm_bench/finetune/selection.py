@@ -10,7 +10,9 @@ keeps ``<policy>.pth`` for each tracked policy:
 - ``last``: the final weights;
 - ``target_oracle``: best target metric (AUC highest; HTER/EER lowest), labelled as test-set peeking.
 
-The history is replayed on resume, and :func:`choose` re-derives any policy's pick from it.
+The history is replayed on resume, and :func:`choose` re-derives any policy's pick from it. A run
+killed during a validation pass (or while its policy files were written) validates that step again
+when it resumes, so it selects exactly what an uninterrupted run selects.
 """
 from __future__ import annotations
 
@@ -143,6 +145,38 @@ class SelectionHook(Hook):
         if self.history_file.is_file():      # resumed run: keep what earlier evaluations found
             self.history = json.loads(self.history_file.read_text(encoding="utf-8"))["history"]
 
+    def before_train(self, runner) -> None:
+        """Redo the validation of the step a resumed run starts from, so it selects what an uninterrupted run does.
+
+        mmengine saves the epoch's checkpoint *before* validating it and resumes from that
+        checkpoint at the next epoch: a run killed during the validation pass of epoch k, or while
+        this hook wrote its policy files and record, would never validate epoch k again (its
+        record missing, or a policy file holding weights no record names). The resumed weights
+        are exactly those of epoch k, so the validation is run again here and replaces any record
+        of it, rewriting the policy files it picks. It is redone even when the record is complete:
+        the pass draws from the random stream (the loader's seed) that :class:`~.rng.RngStateHook`
+        restored to the checkpoint's moment, and the next epochs must draw what they drew.
+        """
+        if getattr(runner, "_fsfm_validating_only", False) or not self._resumed_step_due(runner):
+            return
+        it = int(runner.iter)
+        self.history = [h for h in self.history if h["iter"] != it]
+        runner.val_loop.run()          # -> after_val_epoch: records it and saves the policy files
+
+    @staticmethod
+    def _resumed_step_due(runner) -> bool:
+        """Whether the train loop was resumed at a step its schedule validates after."""
+        from mmengine.runner import IterBasedTrainLoop
+
+        loop = runner.train_loop
+        if runner.val_loop is None:
+            return False
+        by_iter = isinstance(loop, IterBasedTrainLoop)      # it has max_epochs too (always 1)
+        done, end = (loop.iter, loop.max_iters) if by_iter else (loop.epoch, loop.max_epochs)
+        if done <= 0 or done < loop.val_begin:
+            return False
+        return done % loop.val_interval == 0 or done == end
+
     def _save(self, runner, policy: str, entry: dict[str, Any]) -> None:
         from mmengine.model import is_model_wrapper
 
@@ -162,6 +196,7 @@ class SelectionHook(Hook):
         self.history = [h for h in self.history if h["iter"] != entry["iter"]] + [entry]
         if not is_main_process():
             return
+        # the policy files first, the record last: the record commits them (see before_train)
         for policy in self.policies:
             if policy == "last":
                 continue

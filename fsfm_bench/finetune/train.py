@@ -4,7 +4,8 @@ The Runner config is assembled here from the resolved fsfm-bench config: the mod
 (:class:`~.model.FaceClassifier`), the layer-decay optimiser constructor, warm-up + half-cosine
 schedule (per iteration), mmengine's ``auto_scale_lr`` for ``lr = blr * total batch / 256``, AMP
 on CUDA, DDP under ``torchrun`` (gloo on CPU), resume from the work dir's last checkpoint, and the
-:class:`~.selection.SelectionHook` that keeps one checkpoint per tracked policy.
+:class:`~.selection.SelectionHook` that keeps one checkpoint per tracked policy (with
+:class:`~.rng.RngStateHook`, so a resumed run continues the same random stream).
 """
 from __future__ import annotations
 
@@ -93,7 +94,8 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
         optim_wrapper=optim_wrapper, param_scheduler=schedulers or None,
         auto_scale_lr=dict(enable=bool(ft.get("scale_lr", True)), base_batch_size=256),
         default_hooks=hooks,
-        custom_hooks=[dict(type="SelectionHook", out_dir=str(Path(work_dir).parent / "checkpoints"),
+        custom_hooks=[dict(type="RngStateHook"),
+                      dict(type="SelectionHook", out_dir=str(Path(work_dir).parent / "checkpoints"),
                            policies=policies, oracle_metric=oracle_metric, meta=meta)],
         randomness=dict(seed=int(seed), diff_rank_seed=False, deterministic=False),
         default_scope=SCOPE, launcher=launcher(), resume=True,
@@ -120,7 +122,7 @@ def train(runner_cfg: dict[str, Any]) -> None:
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from . import datasets, model, optim, selection  # noqa: F401  (registrations)
+    from . import datasets, model, optim, rng, selection  # noqa: F401  (registrations)
 
     _init_cpu_dist(runner_cfg)
     kwargs = dict(runner_cfg)
