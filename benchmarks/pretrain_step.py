@@ -8,6 +8,8 @@ the tensors autograd saves for backward, counted with saved_tensors_hooks).
 
     python benchmarks/pretrain_step.py                       # ViT-S/16, batch 8, CPU
     python benchmarks/pretrain_step.py --model vit_base --batch 64 --device cuda --amp bf16
+    python benchmarks/pretrain_step.py --model vit_base --flops-only   # GFLOP/image, no timing
+    ... --dedup false       # the literal online rep decoder (147 mask tokens) instead of the dedup
 """
 from __future__ import annotations
 
@@ -44,12 +46,13 @@ class Step:
     AdamW (the official groups), EMA update of the target."""
 
     def __init__(self, algo: str, model: str, batch: int, device: str, amp: str, masking: str,
-                 compile_model: bool = False):
+                 compile_model: bool = False, dedup: bool = True):
         from fsfm_bench.engine.hooks import EMATargetHook
         from fsfm_bench.engine.optim import weight_decay_groups
         from fsfm_bench.models.factory import build_pretrainer
 
         cfg = model_cfg(model)
+        cfg["dedup_rep_mask_tokens"] = dedup
         self.net = build_pretrainer(cfg, {}, {"name": masking}, id_branch=(algo == "fsfm")).to(device)
         self.net.train()
         size = self.net.img_size
@@ -109,8 +112,28 @@ def cpu_step_memory(step: Step) -> float:
     return (state + sum(seen.values())) / 2**20
 
 
+def step_gflop_per_image(args: argparse.Namespace, algo: str) -> float:
+    """FLOPs of one whole step (forward + backward + optimiser) at batch 1, counted by
+    torch.utils.flop_counter (matmuls and attention; elementwise ops are not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    step = Step(algo, args.model, 1, args.device, args.amp, args.masking, dedup=args.dedup)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    return counter.get_total_flops() / 1e9
+
+
+def flops(args: argparse.Namespace) -> dict:
+    out = {a: round(step_gflop_per_image(args, a), 2) for a in ("fsfm", "mae")}
+    return {"gflop_per_image_fsfm": out["fsfm"], "gflop_per_image_mae": out["mae"],
+            "flop_ratio_fsfm_over_mae": round(out["fsfm"] / out["mae"], 3)}
+
+
 def peak_memory(args: argparse.Namespace, algo: str) -> float:
-    step = Step(algo, args.model, args.batch, args.device, args.amp, args.masking)
+    dedup = args.dedup and algo != "fsfm_literal"
+    step = Step(algo.split("_")[0], args.model, args.batch, args.device, args.amp, args.masking,
+                dedup=dedup)
     if args.device != "cuda":
         return cpu_step_memory(step)
     torch.cuda.synchronize()
@@ -124,8 +147,9 @@ def peak_memory(args: argparse.Namespace, algo: str) -> float:
 
 def measure(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
-    steps = {a: Step(a, args.model, args.batch, args.device, args.amp, args.masking, args.compile)
-             for a in ("fsfm", "mae")}
+    algos = ("fsfm", "mae") + (("fsfm_literal",) if args.with_literal else ())
+    steps = {a: Step(a.split("_")[0], args.model, args.batch, args.device, args.amp, args.masking,
+                     args.compile, dedup=args.dedup and a != "fsfm_literal") for a in algos}
     for s in steps.values():          # warm-up (and compile)
         for _ in range(args.warmup):
             s()
@@ -138,15 +162,18 @@ def measure(args: argparse.Namespace) -> dict:
             s.sync()
             times[a].append(time.perf_counter() - t0)
     del steps
-    peaks = {a: peak_memory(args, a) for a in ("fsfm", "mae")}
+    peaks = {a: peak_memory(args, a) for a in algos}
     out = {"model": args.model, "batch": args.batch, "device": args.device, "amp": args.amp,
-           "threads": args.threads, "masking": args.masking}
-    for a in ("fsfm", "mae"):
+           "threads": args.threads, "masking": args.masking, "dedup_rep_mask_tokens": args.dedup}
+    for a in algos:
         med = statistics.median(times[a])
         out[a] = {"step_s": round(med, 4), "images_per_s": round(args.batch / med, 2),
                   "peak_mem_mib": round(peaks[a], 1)}
     out["time_ratio_fsfm_over_mae"] = round(out["fsfm"]["step_s"] / out["mae"]["step_s"], 3)
     out["memory_ratio_fsfm_over_mae"] = round(out["fsfm"]["peak_mem_mib"] / max(out["mae"]["peak_mem_mib"], 1e-9), 3)
+    if "fsfm_literal" in out:
+        out["time_ratio_fsfm_literal_over_mae"] = round(out["fsfm_literal"]["step_s"] / out["mae"]["step_s"], 3)
+        out["time_ratio_fsfm_over_fsfm_literal"] = round(out["fsfm"]["step_s"] / out["fsfm_literal"]["step_s"], 3)
     return out
 
 
@@ -161,8 +188,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--masking", default="crfr_p")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--dedup", default="true", choices=["true", "false"],
+                   help="model.dedup_rep_mask_tokens (false: the literal 197-token online rep decoder)")
+    p.add_argument("--with-literal", action="store_true",
+                   help="also time fsfm with the literal rep decoder (dedup off), interleaved")
+    p.add_argument("--flops", action="store_true", help="also count GFLOP per image (batch-1 step)")
+    p.add_argument("--flops-only", action="store_true", help="only count GFLOP per image")
     args = p.parse_args(argv)
-    print(json.dumps(measure(args), indent=2))
+    args.dedup = args.dedup == "true"
+    torch.set_num_threads(args.threads)
+    if args.flops_only:
+        out = {"model": args.model, "dedup_rep_mask_tokens": args.dedup, **flops(args)}
+    else:
+        out = measure(args)
+        if args.flops:
+            out.update(flops(args))
+    print(json.dumps(out, indent=2))
     return 0
 
 

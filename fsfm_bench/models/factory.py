@@ -15,7 +15,7 @@ from .fsfm import ARCH_PRESETS, FSFMPretrainer
 _MODEL_KEYS = ("img_size", "patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio",
                "decoder_embed_dim", "decoder_depth", "decoder_num_heads", "rep_decoder_depth",
                "rep_decoder_num_heads", "projection_size", "projection_hidden_size", "norm_pix_loss",
-               "arch")
+               "arch", "dedup_rep_mask_tokens")
 
 
 def model_kwargs(model: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,11 @@ Spec: shared/reference/fsfm-method.md §1.4-1.5. Parts, each a small module:
 - ``projector`` / ``predictor``: Linear -> LayerNorm -> ReLU -> Linear;
 - ``target``: EMA copy of encoder + mask token + rep decoder + projector, fed the unmasked image.
 
+The online rep decoder's K appended mask tokens are identical (one shared token, zero position
+table), so by default (``dedup_rep_mask_tokens``) it runs on the distinct tokens + ONE mask token
+whose attention logit is raised by log K (the softmax weight of K equal keys) and which weighs K in
+the mean: the same function and gradients on 2+V instead of 1+N tokens (see ``RepDecoder.forward_dedup``).
+
 Loss: ``w_rec * L_rec(masked) + w_sfr * L_rec(covered region) + w_sim * (-0.5 cos(q, z))``.
 """
 from __future__ import annotations
@@ -136,6 +141,57 @@ class RepDecoder(nn.Module):
             x = blk(x)
         return self.pred(self.norm(x))
 
+    def pos_embed_is_zero(self) -> bool:
+        """Whether the (frozen) position table is all zeros, the condition for ``forward_dedup``.
+        Cached on the tensor's version counter, so a training step pays no device sync."""
+        key = (self.pos_embed.data_ptr(), self.pos_embed._version)
+        if getattr(self, "_zero_checked", None) != key:
+            self._zero = not bool(self.pos_embed.detach().any())
+            self._zero_checked = key
+        return self._zero
+
+    def forward_dedup(self, x: torch.Tensor, mask_token: torch.Tensor, k: int) -> torch.Tensor:
+        """Mean over ALL 1+V+K tokens of ``forward`` when the K mask tokens are equal copies of
+        ``mask_token`` and the position table is zero: [B, D].
+
+        The decoder runs on the 1+V distinct tokens + ONE mask token. Every block is permutation
+        equivariant, so K equal tokens stay equal; as keys they hold K times one token's softmax
+        weight, i.e. one key with its logit raised by log K; the mean counts that token K times.
+        Autograd sums the gradient of the expanded mask token over its copies, as the literal path.
+        The attention runs in float32 so that log K is not rounded under bf16/fp16 autocast.
+        """
+        b, n, d = x.shape
+        if k <= 0:
+            return self.forward(x).mean(dim=1)
+        x = torch.cat([x, mask_token.to(x.dtype).expand(b, 1, d)], dim=1)
+        bias = torch.zeros(1, 1, 1, n + 1, dtype=torch.float32, device=x.device)
+        bias[..., -1] = math.log(k)
+        for blk in self.blocks:
+            x = _biased_block(blk, x, bias)
+        out = self.pred(self.norm(x))
+        weight = torch.ones(n + 1, dtype=out.dtype, device=out.device)
+        weight[-1] = k
+        return torch.einsum("bnd,n->bd", out, weight) / (n + k)
+
+
+def _biased_block(blk: nn.Module, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """timm ``Block.forward`` with a float32 additive attention bias and float32 attention (the
+    projections keep the ambient autocast dtype). Mirrors timm 1.0's Block/Attention."""
+    attn = blk.attn
+    h = blk.norm1(x)
+    b, n, c = h.shape
+    qkv = attn.qkv(h).reshape(b, n, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)
+    q, k = attn.q_norm(q), attn.k_norm(k)
+    with torch.autocast(x.device.type, enabled=False):
+        a = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=bias,
+                                           dropout_p=attn.attn_drop.p if attn.training else 0.0,
+                                           scale=attn.scale)
+    a = a.to(q.dtype).transpose(1, 2).reshape(b, n, -1)
+    a = attn.proj_drop(attn.proj(attn.norm(a)))
+    x = x + blk.drop_path1(blk.ls1(a))
+    return x + blk.drop_path2(blk.ls2(blk.mlp(blk.norm2(x))))
+
 
 def scatter_tokens(cls_vis: torch.Tensor, ids_keep: torch.Tensor, fill: torch.Tensor,
                    num_patches: int) -> torch.Tensor:
@@ -189,6 +245,7 @@ class FSFMPretrainer(BaseModel):
                  weight_rec: float = 1.0, weight_sfr: float = 0.007, weight_sim: float = 0.1,
                  masking: str | Callable | None = "crfr_p", mask_ratio: float = 0.75,
                  masking_kwargs: dict | None = None, seed: int = 0, arch: str | None = None,
+                 dedup_rep_mask_tokens: bool = True,
                  data_preprocessor: dict | None = None, init_cfg: dict | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if img_size % patch_size:
@@ -196,6 +253,7 @@ class FSFMPretrainer(BaseModel):
         self.img_size, self.patch_size = img_size, patch_size
         self.num_patches = (img_size // patch_size) ** 2
         self.norm_pix_loss, self.id_branch = norm_pix_loss, id_branch
+        self.dedup_rep_mask_tokens = bool(dedup_rep_mask_tokens)
         self.weights = dict(rec=weight_rec, sfr=weight_sfr, sim=weight_sim)
         self.mask_ratio, self.seed = mask_ratio, seed
         self.arch_cfg = dict(img_size=img_size, patch_size=patch_size, embed_dim=embed_dim,
@@ -296,8 +354,18 @@ class FSFMPretrainer(BaseModel):
         return enc.norm(x)
 
     def rep_features(self, latent: torch.Tensor, ids_keep: torch.Tensor | None, rep: RepDecoder,
-                     mask_token: torch.Tensor, projector: nn.Module) -> torch.Tensor:
+                     mask_token: torch.Tensor, projector: nn.Module,
+                     dedup: bool | None = None) -> torch.Tensor:
+        """Projected mean of the rep decoder over all 1+N tokens. Only this mean is used (no
+        per-token output), which is what lets ``dedup`` collapse the equal mask tokens."""
         x = rep.embed(latent)
+        dedup = self.dedup_rep_mask_tokens if dedup is None else dedup
+        if ids_keep is not None and dedup and rep.pos_embed_is_zero():
+            # by the masking contract every row hides the same K (ids_keep is rectangular)
+            k = self.num_patches - ids_keep.shape[1]
+            if x.shape[1] != 1 + ids_keep.shape[1]:
+                raise ValueError(f"latent has {x.shape[1]} tokens, ids_keep {ids_keep.shape[1]} + cls")
+            return projector(rep.forward_dedup(x, mask_token, k))
         if ids_keep is not None:
             x = scatter_tokens(x, ids_keep, mask_token, self.num_patches)
         return projector(rep(x).mean(dim=1))
@@ -307,7 +375,11 @@ class FSFMPretrainer(BaseModel):
         """Every intermediate of one step (parity tests compare them): latent, pred, features, losses."""
         mask = mask.bool()
         if ids_keep is None:
-            ids_keep = ids_from_mask(mask)
+            ids_keep = ids_from_mask(mask)   # raises unless every row hides the same K
+        elif not bool((mask.sum(1) == self.num_patches - ids_keep.shape[1]).all()):
+            raise ValueError(f"ids_keep keeps {ids_keep.shape[1]} patches per row but the mask hides "
+                             f"{sorted(set(mask.sum(1).tolist()))} of {self.num_patches}: every row "
+                             "must hide the same K = N - kept")
         latent = self.encode_visible(imgs, ids_keep)
         full = scatter_tokens(latent, ids_keep, self.mask_token, self.num_patches)
         pred = self.pixel_decoder(full)
