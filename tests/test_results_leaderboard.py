@@ -181,3 +181,35 @@ def test_sigkilled_build_leaves_previous_tables(results_dir, tmp_path):
     lb.build(results_dir, out, figures=False)                # the next build removes it and updates
     assert not list(out.glob(".build-*"))
     assert (out / "cdfd_v1" / "leaderboard.md").read_bytes() != before[out / "cdfd_v1" / "leaderboard.md"]
+
+
+def _auc_rows(out_dir):
+    table = (out_dir / "cdfd_v1" / "leaderboard.md").read_text().split("## frame-level AUC")[1].split("##")[0]
+    return [line for line in table.splitlines() if line.startswith("| fsfm | reproduced")]
+
+
+def test_rerun_of_a_seed_supersedes_and_other_inits_get_their_own_rows(tmp_path):
+    """A same-seed rerun replaces the earlier result (not a second seed); runs from another initial
+    checkpoint never share a row, and each row's Avg is computed from its own cells."""
+    out = tmp_path / "results"
+    scores = tiny_scores(targets=("CDFv2", "DFDC", "DFDCp", "WDF"))
+
+    def block(cdf):
+        return _results_block({"CDFv2": cdf, "DFDC": 0.8, "DFDCp": 0.8, "WDF": 0.8},
+                              {"CDFv2": cdf, "DFDC": 0.8, "DFDCp": 0.8, "WDF": 0.8})
+
+    old = make_result(results=block(0.60))
+    new = make_result(results=block(0.70))
+    new["created_at"] = "2099-01-01T00:00:00Z"        # written later than `old`
+    other_init = make_result(results=block(0.90))
+    other_init["checkpoint"]["sha256"] = "b" * 64
+    for result in (old, new, other_init):
+        write_result(result, out, scores=scores)
+    board = tmp_path / "boards"
+    lb.build(str(out), str(board), figures=False)
+    rows = _auc_rows(board)
+    assert len(rows) == 2, rows
+    by_init = {("aaaaaaaa" if "init aaaaaaaa" in r else "bbbbbbbb"): r for r in rows}
+    assert "| 70.00 |" in by_init["aaaaaaaa"] and "| 60.00" not in by_init["aaaaaaaa"]
+    assert by_init["aaaaaaaa"].rstrip(" |").endswith("77.50")           # (70 + 80 + 80 + 80) / 4
+    assert by_init["bbbbbbbb"].rstrip(" |").endswith("82.50")           # (90 + 80 + 80 + 80) / 4

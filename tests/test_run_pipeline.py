@@ -126,3 +126,26 @@ def test_interrupted_scoring_resumes_with_the_rest_only(tmp_path):
     again = score_paths(model, paths, cache_root=tmp_path / "cache", **common)
     assert again.scored == 0
     np.testing.assert_allclose(again.scores, reference, rtol=1e-6)
+
+
+def test_other_initial_weights_never_reuse_a_finished_training(tmp_path):
+    """The run folder is keyed on the initial weights too: the demo's config says checkpoint: null
+    whichever encoder the cache holds, so a config-only key would reuse a foreign fine-tuning. Here
+    the config is identical and only the file behind the checkpoint path changes."""
+    from fsfm_bench.finetune.standins import tiny_vit
+
+    data = make_prepared(tmp_path / "data")
+    init = tmp_path / "init.pth"
+    outcomes, logs, digests = [], [], []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        torch.save(tiny_vit(**{k: v for k, v in TINY.items() if k != "type"}).state_dict(), init)
+        digests.append(sha256_file(init))
+        cfg = synth_config(tmp_path, data, epochs=1, warmup_epochs=0)
+        cfg["backbone"]["checkpoint"] = str(init)
+        outcomes.append(run(cfg, log=logs.append, progress=False)[0])
+    assert not any("already finished" in line for line in logs)
+    first, second = (read_result(o.result_path) for o in outcomes)
+    assert [first["checkpoint"]["sha256"], second["checkpoint"]["sha256"]] == digests
+    assert outcomes[0].checkpoint.parent != outcomes[1].checkpoint.parent
+    assert first["checkpoint"]["finetuned"]["sha256"] != second["checkpoint"]["finetuned"]["sha256"]

@@ -348,10 +348,6 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
     digest = config_hash(cfg)
     bb_name = cfg["backbone"]["type"]
     policies = list(dict.fromkeys([protocols[0].policy, *cfg["finetune"].get("track_policies", [])]))
-    run_dir = Path(cfg.get("work_dir") or "runs") / f"{protocols[0].id}@{protocols[0].version}" / \
-        bb_name.replace(":", "_").replace("/", "_") / training_key(cfg, policies)[:12]
-    if rank == 0:
-        save_config(cfg, run_dir if not (run_dir / "config.yaml").is_file() else run_dir / "evaluations" / digest[:12])
     if world_size > 1 and not (cfg.get("checkpoint") or cfg["backbone"].get("checkpoint")) and \
             protocols[0].pretrain_if_no_checkpoint:
         raise FsfmBenchError("the demo's tiny pretraining runs in a single process: run "
@@ -359,6 +355,13 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                              "or pass checkpoint=PATH")
     bb = rank0_first(lambda: backbone_config(cfg, protocols[0], resolver, log))
     probe = probe_backbone(bb)
+    # the run folder is keyed on the training config AND the weights it starts from: the config
+    # alone (checkpoint: null for the demo) would let another initialisation reuse this training
+    run_dir = Path(cfg.get("work_dir") or "runs") / f"{protocols[0].id}@{protocols[0].version}" / \
+        bb_name.replace(":", "_").replace("/", "_") / \
+        training_key(cfg, policies, probe["checkpoint"].get("sha256"))[:12]
+    if rank == 0:
+        save_config(cfg, run_dir if not (run_dir / "config.yaml").is_file() else run_dir / "evaluations" / digest[:12])
     backbone_block = _backbone_block(bb_name, cfg, probe)
     results_dir = Path(cfg["leaderboard"].get("results_dir") or "results")
     outcomes: list[SeedOutcome] = []
@@ -432,17 +435,17 @@ def _train_wall_time(seed_dir: Path) -> float | None:
 EVALUATION_ONLY = ("selection", "threshold", "eval", "leaderboard")
 
 
-def training_key(cfg: dict[str, Any], policies: list[str]) -> str:
-    """What identifies the training of a run: the config without evaluation-only keys, plus the
-    tracked policies. ``selection=last`` after a source_val run reuses its training; so does
-    ``selection=target_oracle`` when the recipe tracks it (the FAS recipe does)."""
+def training_key(cfg: dict[str, Any], policies: list[str], init_sha256: str | None = None) -> str:
+    """What identifies the training of a run: the config without evaluation-only keys, the tracked
+    policies and the sha256 of the initial weights. ``selection=last`` after a source_val run reuses
+    its training; so does ``selection=target_oracle`` when the recipe tracks it (the FAS recipe does)."""
     data = {k: v for k, v in cfg.items() if k not in EVALUATION_ONLY}
     proto = copy.deepcopy(data.get("protocol", {}))
     proto.pop("threshold", None)
     proto.get("selection", {}).pop("policy", None)
     proto.get("selection", {}).pop("oracle_threshold", None)
     data["protocol"] = proto
-    return sha256_json({"config": data, "policies": sorted(policies)})
+    return sha256_json({"config": data, "policies": sorted(policies), "init": init_sha256})
 
 
 def _silent(_: str) -> None:

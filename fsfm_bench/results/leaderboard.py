@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FsfmBenchError
-from ..io import atomic_write_json, atomic_write_text
+from ..io import atomic_write_json, atomic_write_text, sha256_json
 from ..metrics import SPECS
 from .reported import load_reported, reported_cells
 from .result import RESULT_GLOB, read_result, readable, scores_path
@@ -101,7 +101,7 @@ RESERVED = {"protocol", "kind", "backbone", "paper_name", "pretrain", "granulari
             "value", "std", "n_seeds", "seeds", "ci_low", "ci_high", "n", "higher_is_better",
             "selection_policy", "threshold_source", "selection_note", "source", "source_kind", "citation",
             "priority", "checkpoint_sha256", "config_hashes", "manifest_hash", "fsfm_bench_version", "label",
-            "results", "scores", "preprocessing_keys", "reported", "diff", "oracle"}
+            "results", "scores", "preprocessing_keys", "reported", "diff", "oracle", "group_id"}
 RENAME = {"mean": "norm_mean", "std": "norm_std", "size": "img_size"}
 
 
@@ -141,7 +141,12 @@ def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
         groups.setdefault(_group_key(item.result), []).append(item)
     rows = []
     for key, items in groups.items():
-        items.sort(key=lambda it: (it.result["seeds"]["seed"], it.result["run_id"]))
+        # a rerun of the same seed supersedes the earlier result instead of counting as a new seed
+        latest: dict[Any, Loaded] = {}
+        for it in sorted(items, key=lambda it: (it.result.get("created_at") or "", it.result["run_id"])):
+            latest[it.result["seeds"]["seed"]] = it
+        items = sorted(latest.values(), key=lambda it: (it.result["seeds"]["seed"], it.result["run_id"]))
+        group_id = sha256_json([str(part) for part in key])[:8]
         first = items[0].result
         pre = _preprocessing(first)
         cells: dict[tuple, list[tuple[dict, dict]]] = {}
@@ -156,6 +161,7 @@ def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
             data_key = next((k for k in first["data"] if k.split("/")[-1] == target), None)
             rows.append({
                 "protocol": key[0], "kind": "reproduced", "backbone": key[1], "paper_name": None,
+                "group_id": group_id,
                 "pretrain": first["backbone"].get("pretrain"), "granularity": gran, "metric": metric,
                 "target": target, "value": float(values.mean()),
                 "std": float(values.std(ddof=0)) if len(values) > 1 else None,
@@ -267,7 +273,8 @@ def display_tables(rows: pd.DataFrame, targets: list[str]) -> list[tuple[str, pd
             part = sub[sub["metric"] == metric]
             cols = targets + [t for t in dict.fromkeys(part["target"]) if t not in targets]
             lines = []
-            keys = ["kind", "backbone", "selection_policy", "threshold_source", "label", "paper_name"]
+            keys = ["kind", "backbone", "selection_policy", "threshold_source", "label", "paper_name",
+                    "group_id", "checkpoint_sha256"]
             part = part.assign(**{k: part[k] if k in part else None for k in keys})
             repro = part[part["kind"] == "reproduced"]
             rep = part[part["kind"] == "reported"]
@@ -276,10 +283,20 @@ def display_tables(rows: pd.DataFrame, targets: list[str]) -> list[tuple[str, pd
             def thr(source: Any) -> str:
                 return f", threshold {source}" if thresholded and isinstance(source, str) else ""
 
-            for key, grp in repro.groupby(["backbone", "selection_policy", "threshold_source", "label"],
-                                          dropna=False, sort=True):
+            row_keys = ["backbone", "selection_policy", "threshold_source", "label"]
+            for key, grp in repro.groupby([*row_keys, "group_id"], dropna=False, sort=True):
+                # runs that share a row label but not a run group (another initial checkpoint or
+                # preprocessing) get one line each, told apart by their initial checkpoint
+                same_label = repro
+                for col, value in zip(row_keys, key):
+                    same_label = same_label[(same_label[col] == value) | (same_label[col].isna() & pd.isna(value))]
+                init = ""
+                if same_label["group_id"].nunique() > 1:
+                    sha = grp["checkpoint_sha256"].iloc[0]
+                    init = f", init {sha[:8]}" if isinstance(sha, str) else f", group {key[4]}"
                 lines.append(_line(grp, cols, targets, key[0], "reproduced" + thr(key[2])
-                                   + (f" ({key[3]})" if isinstance(key[3], str) and key[3] else ""), key[1]))
+                                   + (f" ({key[3]}{init})" if isinstance(key[3], str) and key[3] else
+                                      (f" ({init[2:]})" if init else "")), key[1]))
                 matched = rep[rep["backbone"] == key[0]]
                 if not matched.empty:
                     src = matched.iloc[0]
