@@ -106,14 +106,19 @@ def test_cli_rejects_unknown_option(tmp_path, capsys):
     assert "Did you mean: results" in capsys.readouterr().err
 
 
-def test_killed_build_leaves_previous_tables(results_dir, tmp_path, monkeypatch):
-    out = tmp_path / "lb"
+def _build_then_add_a_result(results_dir, out):
+    """Build the tables, keep their bytes, then let a new result arrive (what a rebuild must add)."""
     lb.build(results_dir, out, figures=False)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    # a new result arrives, then the build dies half way (after some protocols were built)
     write_result(make_result(results=_results_block({"CDFv2": 0.5, "DFDC": 0.5, "DFDCp": 0.5, "WDF": 0.5},
                                                     {"CDFv2": 0.5, "DFDC": 0.5, "DFDCp": 0.5, "WDF": 0.5}),
                              seed=5), results_dir, scores=tiny_scores())
+    return before
+
+
+def test_killed_build_leaves_previous_tables(results_dir, tmp_path, monkeypatch):
+    out = tmp_path / "lb"
+    before = _build_then_add_a_result(results_dir, out)     # then the build dies half way
     real = lb._write_protocol
     calls = []
 
@@ -156,11 +161,7 @@ def test_sigkilled_build_leaves_previous_tables(results_dir, tmp_path):
     import textwrap
 
     out = tmp_path / "lb"
-    lb.build(results_dir, out, figures=False)
-    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    write_result(make_result(results=_results_block({"CDFv2": 0.5, "DFDC": 0.5, "DFDCp": 0.5, "WDF": 0.5},
-                                                    {"CDFv2": 0.5, "DFDC": 0.5, "DFDCp": 0.5, "WDF": 0.5}),
-                             seed=5), results_dir, scores=tiny_scores())
+    before = _build_then_add_a_result(results_dir, out)
     code = textwrap.dedent(f"""
         import os, signal
         from fsfm_bench.results import leaderboard as lb

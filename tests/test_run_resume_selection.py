@@ -88,15 +88,13 @@ def _assert_same(reference: dict, resumed: dict) -> None:
     assert resumed["files"] == reference["files"]
 
 
-@pytest.mark.parametrize("epoch", [2, 3])        # 3: the last epoch, where the resumed loop trains nothing
-def test_killed_during_validation_pass(setup, monkeypatch, epoch):
-    tmp, cfg, reference = setup
-    _fresh(tmp)
+def _run_killed_in_validation(cfg: dict, monkeypatch, completed_passes: int) -> None:
+    """Run until the validation pass after ``completed_passes`` finished ones, and die inside it."""
     real_process, real_compute = selection.SelectionMetric.process, selection.SelectionMetric.compute_metrics
     passes = {"done": 0}
 
     def dying(self, data_batch, data_samples):
-        if passes["done"] == epoch - 1:        # inside the validation pass of `epoch`
+        if passes["done"] == completed_passes:
             raise Killed()
         return real_process(self, data_batch, data_samples)
 
@@ -108,6 +106,13 @@ def test_killed_during_validation_pass(setup, monkeypatch, epoch):
     monkeypatch.setattr(selection.SelectionMetric, "compute_metrics", counting)
     with pytest.raises(Killed):
         run(cfg, log=lambda s: None, progress=False)
+
+
+@pytest.mark.parametrize("epoch", [2, 3])        # 3: the last epoch, where the resumed loop trains nothing
+def test_killed_during_validation_pass(setup, monkeypatch, epoch):
+    tmp, cfg, reference = setup
+    _fresh(tmp)
+    _run_killed_in_validation(cfg, monkeypatch, completed_passes=epoch - 1)   # inside epoch's pass
     sel = json.loads(next((tmp / "runs").rglob("selection.json")).read_text())
     assert [h["epoch"] for h in sel["history"]] == list(range(1, epoch)) and not sel["finished"]
     monkeypatch.undo()
@@ -185,22 +190,7 @@ def test_iteration_based_run_revalidates_the_resumed_step(tmp_path, monkeypatch)
     cfg = synth_config(tmp_path, data, by_epoch=False, max_iters=6, val_interval=2, warmup_epochs=0,
                        track_policies=list(POLICIES))
     cfg["finetune"]["mixup"] = None
-    real_process, real_compute = selection.SelectionMetric.process, selection.SelectionMetric.compute_metrics
-    passes = {"done": 0}
-
-    def dying(self, data_batch, data_samples):
-        if passes["done"] == 1:                 # inside the validation after iteration 4
-            raise Killed()
-        return real_process(self, data_batch, data_samples)
-
-    def counting(self, results):
-        passes["done"] += 1
-        return real_compute(self, results)
-
-    monkeypatch.setattr(selection.SelectionMetric, "process", dying)
-    monkeypatch.setattr(selection.SelectionMetric, "compute_metrics", counting)
-    with pytest.raises(Killed):
-        run(cfg, log=lambda s: None, progress=False)
+    _run_killed_in_validation(cfg, monkeypatch, completed_passes=1)   # inside the pass after iteration 4
     monkeypatch.undo()
     time.sleep(1.1)                             # see _fresh
     run(cfg, log=lambda s: None, progress=False)
