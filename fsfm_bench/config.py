@@ -231,10 +231,18 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:
         node[parts[-1]] = value
 
 
+def bool_option(options: dict[str, Any], key: str, default: bool = False) -> bool:
+    """A yes/no ``key=value`` option: only true/false, since ``bool("no")`` would read as True."""
+    value = options.get(key, default)
+    if not isinstance(value, bool):
+        raise UsageError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
 def _check_type(key: str, default: Any, value: Any) -> None:
     """A yes/no or numeric setting keeps its type: ``real_only=no`` would otherwise read as True."""
-    if isinstance(default, bool) and not isinstance(value, bool):
-        raise UsageError(f"{key} must be true or false, got {value!r}")
+    if isinstance(default, bool):
+        bool_option({key: value}, key)
     if isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(value, str):
         raise UsageError(f"{key} must be a number (the default is {default!r}), got {value!r}")
 

@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+from ..config import bool_option
 from ..errors import UsageError, did_you_mean
 
 ACTIONS = ("verify", "index", "cards")
@@ -51,9 +52,8 @@ def main(args: argparse.Namespace) -> int:
     root = str(opts.pop("root"))
     out = opts.pop("out", None)
     if args.action == "verify":
-        strict = opts.pop("strict", False)
-        if not isinstance(strict, bool):
-            raise UsageError(f"strict must be true or false, got {strict!r}")
+        strict = bool_option(opts, "strict")
+        opts.pop("strict", None)
         report = adapter.verify(root, strict=strict, **opts)
         print(report.format())
         if out:

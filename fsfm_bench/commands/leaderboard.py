@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..config import bool_option
 from ..errors import UsageError, did_you_mean
 
 KEYS = ("results", "out", "reported", "figures")
@@ -29,11 +30,8 @@ def main(args: argparse.Namespace) -> int:
     for key in opts:
         if key not in KEYS:
             raise UsageError(f"unknown option {key!r} for `leaderboard build`." + did_you_mean(key, KEYS))
-    for key in ("reported", "figures"):
-        if not isinstance(opts.get(key, True), bool):
-            raise UsageError(f"{key} must be true or false, got {opts[key]!r}")
     report = build(str(opts.get("results", "leaderboards/results")), str(opts.get("out", "leaderboards")),
-                   reported=bool(opts.get("reported", True)), figures=bool(opts.get("figures", True)))
+                   reported=bool_option(opts, "reported", True), figures=bool_option(opts, "figures", True))
     for path, message in report.skipped:
         print(f"skipped {path}: {message}", file=sys.stderr)
     for note in report.notes:

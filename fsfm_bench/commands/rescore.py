@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..config import bool_option
 from ..errors import UsageError, did_you_mean
 
 KEYS = ("granularity", "threshold_source", "metrics", "bootstrap", "confidence", "seed", "targets", "out",
@@ -36,8 +37,7 @@ def _check_values(opts: dict) -> None:
         c = opts["confidence"]
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 < c < 1:
             raise UsageError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {c!r}")
-    if "json" in opts and not isinstance(opts["json"], bool):
-        raise UsageError(f"json must be true or false, got {opts['json']!r}")
+    bool_option(opts, "json")
 
 
 def rescore(result_path: str, opts: dict) -> tuple[dict, dict, dict]:

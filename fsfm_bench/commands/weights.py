@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..config import bool_option
 from ..errors import FsfmBenchError, UsageError
 
 VERIFY_OPTIONS = ("card", "backbone", "trust_checkpoint")
@@ -102,9 +103,7 @@ def _verify(target: str, options: dict[str, Any], as_json: bool) -> int:
     from ..checkpoints.cards import is_card_name
     from ..io import sha256_file
 
-    trust = options.get("trust_checkpoint", False)
-    if not isinstance(trust, bool):  # bool("no") is True: never let a typo switch on full unpickling
-        raise UsageError(f"trust_checkpoint must be true or false, got {trust!r}")
+    trust = bool_option(options, "trust_checkpoint")   # a typo must never switch on full unpickling
     if is_card_name(target) and not Path(target).exists():
         raise UsageError(f"{target!r} is a card name; verify checks a file you have: "
                          f"`fsfm-bench weights verify PATH card={target}`")
