@@ -209,7 +209,7 @@ def _device(cfg: dict[str, Any]) -> str:
     return ("cuda" if torch.cuda.is_available() else "cpu") if want in (None, "auto") else str(want)
 
 
-def score_rows(model, meta: dict[str, Any], checkpoint_path: Path, rows: list[dict[str, Any]],
+def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[dict[str, Any]],
                cfg: dict[str, Any]) -> tuple[Any, int]:
     """(scores array, rows forwarded now) for rows; cached by checkpoint/manifest/preprocessing."""
     from ..data.manifest import manifest_hash
@@ -221,7 +221,7 @@ def score_rows(model, meta: dict[str, Any], checkpoint_path: Path, rows: list[di
     mean, std = model.mean_std
     prep = preprocessing_spec(size, ev.get("resize", "plain"), ev.get("interpolation", "bicubic"), mean, std)
     ident = [{"path": r["path"], "label": int(r["label"]), "video_id": str(r["video_id"])} for r in rows]
-    key = cache_key(sha256_file(checkpoint_path), manifest_hash(ident), prep)
+    key = cache_key(checkpoint_sha256, manifest_hash(ident), prep)
     root = Path(ev.get("cache_dir") or cache_dir(cfg) / "scores")
     report = score_paths(model, [r["path"] for r in rows], key=key, cache_root=root, size=size,
                          resize=prep["crop"], interpolation=prep["interpolation"],
@@ -258,17 +258,18 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
     if not splits.targets:
         raise FsfmBenchError(f"protocol {protocol.ref}: no target has data; nothing to evaluate")
     model, meta = load_finetuned(str(checkpoint))
+    checkpoint_sha256 = sha256_file(checkpoint)      # once: the score cache key and the result cite it
     # every target frame is scored once, even when targets share images (DiFF's real test images)
     unique: dict[str, dict[str, Any]] = {}
     for rows in splits.targets.values():
         for r in rows:
             unique.setdefault(r["path"], r)
-    scored, forwarded = score_rows(model, meta, checkpoint, list(unique.values()), cfg)
+    scored, forwarded = score_rows(model, meta, checkpoint_sha256, list(unique.values()), cfg)
     by_path = dict(zip(unique, scored))
     frames = [_scores_frame("test", name, rows, [by_path[r["path"]] for r in rows])
               for name, rows in splits.targets.items()]
     if protocol.threshold == "source_val_eer":
-        scores, n = score_rows(model, meta, checkpoint, splits.val_rows, cfg)
+        scores, n = score_rows(model, meta, checkpoint_sha256, splits.val_rows, cfg)
         forwarded += n
         frames.append(_scores_frame("val", "source_val", splits.val_rows, scores))
     table = pd.concat(frames, ignore_index=True)
@@ -294,7 +295,7 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
             checkpoint_card=pretrained.get("card"), preprocessing=prep, bootstrap=boot,
             wall_time_s=time.time() - started, train_wall_time_s=train_wall_time_s,
             started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            finetuned={"path": str(checkpoint), "sha256": sha256_file(checkpoint)}, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
+            finetuned={"path": str(checkpoint), "sha256": checkpoint_sha256}, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
             metrics=list(protocol.metrics))
         path = write_result(result, results_dir, scores=table)
     return SeedOutcome(path, results, forwarded, checkpoint)
