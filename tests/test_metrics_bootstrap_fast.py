@@ -4,6 +4,7 @@ import pytest
 from sklearn import metrics as skm
 
 from fsfm_bench import metrics as M
+from fsfm_bench.errors import FsfmBenchError
 from fsfm_bench.metrics import bootstrap as boot
 from fsfm_bench.metrics import curve as C
 
@@ -170,3 +171,47 @@ def test_builtin_metrics_take_the_fast_path(monkeypatch):
     assert len(calls) == 2 * len(REF)
     M.bootstrap_ci(lambda a, b: M.auc(a, b), y, s, ids, n_resamples=5)   # unknown metric: the loop
     assert len(calls) == 2 * len(REF)
+
+
+OWN_EER_REF = {
+    "hter": (M.hter, lambda y, s: _hter(y, s, _eer(y, s)[1])),
+    "acc": (M.acc, lambda y, s: np.mean((s >= _eer(y, s)[1]) == y)),
+    "balanced_acc": (M.balanced_acc,
+                     lambda y, s: skm.balanced_accuracy_score(y, (s >= _eer(y, s)[1]).astype(int))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OWN_EER_REF))
+@pytest.mark.parametrize("videos", [False, True])
+def test_own_eer_threshold_is_re_estimated_in_every_resample(name, videos):
+    """threshold=OWN_EER: each resample is thresholded at its own EER threshold (sklearn reference),
+    through the vectorised path; a threshold held at the full data's value gives other resamples."""
+    fn, ref = OWN_EER_REF[name]
+    y, s, ids = _data(7, n_videos=60, decimals=2)
+    ids = ids if videos else None
+    n = 80
+    expected = _reference_values(ref, y, s, ids, n, seed=11)
+    ci = M.bootstrap_ci(fn, y, s, ids, n_resamples=n, seed=11, threshold=M.OWN_EER)
+    low, high = np.quantile(expected, [0.025, 0.975])
+    assert ci.low == pytest.approx(low, abs=1e-12) and ci.high == pytest.approx(high, abs=1e-12)
+    assert ci.estimate == pytest.approx(ref(y, s), abs=1e-12)
+    t_full = _eer(y, s)[1]
+    fixed_ref = {"hter": lambda a, b: _hter(a, b, t_full),
+                 "acc": lambda a, b: np.mean((b >= t_full) == a),
+                 "balanced_acc": lambda a, b: skm.balanced_accuracy_score(a, (b >= t_full).astype(int))}[name]
+    fixed = _reference_values(fixed_ref, y, s, ids, n, seed=11)
+    assert np.abs(fixed - expected).max() > 1e-3           # re-estimating really changes the resamples
+
+
+def test_own_eer_takes_the_fast_path_and_equals_the_loop(monkeypatch):
+    calls = []
+    real = boot._fast_values
+    monkeypatch.setattr(boot, "_fast_values", lambda *a, **k: calls.append(1) or real(*a, **k))
+    y, s, ids = _data(8, n_videos=50, decimals=2)
+    fast = M.bootstrap_ci(M.hter, y, s, ids, n_resamples=40, seed=2, threshold=M.OWN_EER)
+    loop = M.bootstrap_ci(lambda a, b, threshold: M.hter(a, b, threshold), y, s, ids, n_resamples=40,
+                          seed=2, threshold=M.OWN_EER)
+    assert len(calls) == 1
+    assert (fast.low, fast.high, fast.estimate) == pytest.approx((loop.low, loop.high, loop.estimate), abs=1e-12)
+    with pytest.raises(FsfmBenchError, match="takes no threshold"):
+        M.bootstrap_ci(M.auc, y, s, ids, n_resamples=5, threshold=M.OWN_EER)

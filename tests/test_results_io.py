@@ -59,6 +59,20 @@ def test_compute_metrics_matches_direct_calls():
     assert video["auc"]["ci"] is None and video["auc"]["n"] == 12
 
 
+def test_interval_re_estimates_only_a_threshold_tuned_on_the_target():
+    scores = tiny_scores()
+    cdf = scores[(scores.target == "CDFv2") & (scores.split == "test")]
+    for policy, mode in (("fixed_0.5", "fixed"), ("target_eer", "per_resample")):
+        res = compute_metrics(scores, ["hter"], granularities=["frame"], threshold_source=policy,
+                              n_resamples=40, seed=5)["CDFv2"]["frame"]["hter"]
+        threshold = res["threshold"] if mode == "fixed" else M.OWN_EER
+        ci = M.bootstrap_ci(M.hter, cdf.label, cdf.score, cdf.video_id, n_resamples=40, seed=5,
+                            threshold=threshold)
+        assert res["ci"]["threshold"] == mode
+        assert (res["ci"]["low"], res["ci"]["high"]) == pytest.approx((ci.low, ci.high), abs=1e-12)
+        assert res["value"] == pytest.approx(ci.estimate, abs=1e-12)
+
+
 def test_write_result_names_are_unique_and_validated(tmp_path):
     scores = tiny_scores()
     result = make_result(scores, n_resamples=0)
@@ -120,6 +134,8 @@ def test_rescore_cli_recomputes_under_other_conventions(tmp_path, capsys):
     entry = new["results"]["CDFv2"]["frame"]["hter"]
     assert entry["value"] == pytest.approx(M.hter(cdf.label, cdf.score, thr))
     assert entry["threshold_source"] == "target_eer" and entry["ci"]["n_resamples"] == 30
+    assert entry["ci"]["threshold"] == "per_resample"          # tuned on the target: re-estimated
+    assert "threshold" not in new["results"]["CDFv2"]["frame"]["auc"]["ci"]
     assert set(new["results"]["CDFv2"]) == {"frame"}
     assert new["results"]["DFDC"]["frame"]["tpr_at_fpr@0.1"]["param"] == pytest.approx(0.1)
     assert new["derived_from"]["file"] == path.name

@@ -11,6 +11,12 @@ not materialised; its unit multiplicities weight counts on the ROC sorted once (
 same code the plain metrics run), vectorised over batches of resamples. The draws are the same RNG
 calls as the per-resample loop, so both give the same values up to float round-off. Any other
 metric (or video ids whose frames disagree on the label) runs the loop.
+
+Thresholds: a thresholded metric (acc, balanced_acc, hter) gets either a number, held fixed in
+every resample (right when it comes from other data: 0.5, or the source validation set's EER), or
+``threshold=OWN_EER``: the EER threshold of the data itself, re-estimated in every resample. A
+threshold tuned on the very data being scored is a statistic of that data; holding it at the full
+data's value would leave its own sampling error out and give too narrow an interval.
 """
 from __future__ import annotations
 
@@ -24,7 +30,9 @@ from ..errors import FsfmBenchError
 from . import curve as C
 from .binary import check_inputs
 
-__all__ = ["CI", "bootstrap_ci", "scalar"]
+__all__ = ["CI", "OWN_EER", "bootstrap_ci", "scalar"]
+
+OWN_EER = "own_eer"    # threshold=OWN_EER: the data's own EER threshold, re-estimated per resample
 
 
 class CI(NamedTuple):
@@ -54,12 +62,18 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
         n_resamples: number of bootstrap resamples (1000 by default).
         confidence: two-sided coverage, e.g. 0.95 -> 2.5th and 97.5th percentiles.
         seed: seeds ``numpy.random.default_rng``; the same seed gives the same interval.
+        metric_kwargs: passed to ``metric``; ``threshold=OWN_EER`` re-estimates the threshold as
+            the EER threshold of the full data (estimate) and of every resample (interval).
     """
     y, s = check_inputs(labels, scores, what="bootstrap_ci")
     if int(n_resamples) < 1:
         raise FsfmBenchError(f"bootstrap_ci: n_resamples must be >= 1, got {n_resamples}")
     if not 0.0 < float(confidence) < 1.0:
         raise FsfmBenchError(f"bootstrap_ci: confidence must be in (0, 1), got {confidence}")
+    own_eer = metric_kwargs.get("threshold") == OWN_EER
+    if own_eer:
+        metric = _at_own_eer(metric)
+        metric_kwargs = {k: v for k, v in metric_kwargs.items() if k != "threshold"}
     estimate = scalar(metric(y, s, **metric_kwargs))
     rng = np.random.default_rng(seed)
     if video_ids is not None:
@@ -104,6 +118,29 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
     return CI(estimate, float(low), float(high), int(n_resamples), float(confidence), unit)
 
 
+class _AtOwnEer:
+    """``metric(labels, scores, threshold=<their EER threshold>)``: a threshold tuned on the data."""
+
+    def __init__(self, metric: Callable[..., Any]) -> None:
+        self.metric = metric
+
+    def __call__(self, labels, scores, **kwargs: Any) -> Any:
+        from .binary import eer
+
+        return self.metric(labels, scores, threshold=eer(labels, scores).threshold, **kwargs)
+
+
+def _at_own_eer(metric: Callable[..., Any]) -> _AtOwnEer:
+    try:
+        accepts = "threshold" in inspect.signature(metric).parameters
+    except (TypeError, ValueError):
+        accepts = True
+    if not accepts:
+        raise FsfmBenchError(f"bootstrap_ci: threshold={OWN_EER!r} given, but "
+                             f"{getattr(metric, '__name__', metric)!r} takes no threshold")
+    return _AtOwnEer(metric)
+
+
 def _draw(rng: np.random.Generator, strata: list[np.ndarray]) -> np.ndarray:
     """One stratified resample of unit indices (the RNG calls both paths make, in this order)."""
     return np.concatenate([rng.choice(st, size=st.size, replace=True) for st in strata])
@@ -130,17 +167,20 @@ def _fast_table() -> dict[Callable[..., Any], tuple[str, Callable[..., np.ndarra
 
 
 class _Fast(NamedTuple):
-    kind: str                                    # "curve" or "threshold"
+    kind: str                                    # "curve", "threshold" or "own_eer" (threshold kind)
     fn: Callable[..., np.ndarray]
     threshold: float | None
 
 
 def _fast_metric(metric: Callable[..., Any], kwargs: dict[str, Any]) -> _Fast | None:
     """The metric's weighted implementation with its arguments bound, or None (use the loop)."""
-    entry = _fast_table().get(metric)
-    if entry is None:
+    own_eer = isinstance(metric, _AtOwnEer)
+    entry = _fast_table().get(metric.metric if own_eer else metric)
+    if entry is None or (own_eer and (entry[0] != "threshold" or kwargs)):
         return None
     kind, fn = entry
+    if own_eer:
+        return _Fast("own_eer", fn, None)
     try:
         bound = inspect.signature(metric).bind(None, None, **kwargs)
     except TypeError:
@@ -169,6 +209,7 @@ def _fast_values(fast: _Fast, y: np.ndarray, s: np.ndarray, unit_of: np.ndarray,
     else:
         cells = ranking.thresholds.size + 1
     batch = max(1, min(n_resamples, max_cells // cells))
+    ascending = ranking.thresholds[::-1]
     values = np.empty(n_resamples)
     for lo in range(0, n_resamples, batch):
         hi = min(n_resamples, lo + batch)
@@ -177,6 +218,13 @@ def _fast_values(fast: _Fast, y: np.ndarray, s: np.ndarray, unit_of: np.ndarray,
             mult[row] = np.bincount(_draw(rng, strata), minlength=n_units)
         if fast.kind == "threshold":
             values[lo:hi] = fast.fn(*(mult @ per_unit).T)        # integer sums: exact
+        elif fast.kind == "own_eer":
+            tp, fp = C.counts_from_units(pos, neg, mult)
+            _, threshold = C.eer_from_counts(tp, fp, C.point_thresholds(ranking, tp, fp))
+            # groups predicted fake (score >= threshold), as counts_at_threshold counts them
+            j = ascending.size - np.searchsorted(ascending, threshold, side="left")
+            rows = np.arange(hi - lo)
+            values[lo:hi] = fast.fn(tp[rows, j], fp[rows, j], tp[:, -1], fp[:, -1])
         else:
             values[lo:hi] = fast.fn(*C.counts_from_units(pos, neg, mult))
     return values

@@ -8,7 +8,10 @@ again on the saved scores with other conventions. Threshold policies for acc / b
   at the same granularity (the classical Idiap dev-set protocol);
 - ``target_eer``: the EER threshold of the target itself (the MCIO code's oracle threshold).
 
-The threshold is held fixed inside the bootstrap (it is not re-estimated per resample).
+Inside the bootstrap, a threshold from other data (0.5, the source validation EER) is held fixed;
+the ``target_eer`` threshold is tuned on the scored data itself, so every resample re-estimates
+it (:data:`fsfm_bench.metrics.OWN_EER`) and the interval carries the tuning's own variance. Each
+interval records which (``ci.threshold``: ``fixed`` | ``per_resample``).
 """
 from __future__ import annotations
 
@@ -110,11 +113,15 @@ def compute_metrics(scores, metrics: Sequence[str], *, granularities: Sequence[s
                 if param is not None:
                     entry["param"] = float(param)
                 if n_resamples:
+                    per_resample = spec.needs_threshold and threshold_source == "target_eer"
+                    ci_kwargs = {**kwargs, "threshold": M.OWN_EER} if per_resample else kwargs
                     ci = M.bootstrap_ci(spec.fn, labels, values, clusters, n_resamples=n_resamples,
-                                        confidence=confidence, seed=seed, **kwargs)
+                                        confidence=confidence, seed=seed, **ci_kwargs)
                     entry["ci"] = {"low": ci.low, "high": ci.high, "confidence": ci.confidence,
                                    "n_resamples": ci.n_resamples,
                                    "unit": "video" if gran == "video" else ci.unit}
+                    if spec.needs_threshold:
+                        entry["ci"]["threshold"] = "per_resample" if per_resample else "fixed"
                 block[name] = entry
             out[target][gran] = block
     return out

@@ -23,7 +23,7 @@ from .compute import THRESHOLD_SOURCES
 from .provenance import environment
 from .scores import write_scores
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SELECTION_POLICIES = ("source_val", "last", "target_oracle")
 RESULT_GLOB = "result_*.json"
 
