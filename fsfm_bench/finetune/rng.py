@@ -2,12 +2,21 @@
 
 mmengine re-seeds a resumed run with the *start* seed: from epoch k+1 on its augmentations,
 random erasing, mixup and drop path would differ from an uninterrupted run with the same seed,
-and so would every later checkpoint and the selected one. This hook stores Python's, NumPy's and
-torch's (CPU and CUDA) generator states in every checkpoint mmengine writes and restores them on
-resume. Exact for epoch-based loops with in-process data loading or non-persistent workers
-(mmengine re-seeds those per epoch). Not exact: persistent workers (their own streams, which a
-fresh process cannot restore) and iteration-based loops (mmengine replays the data loader up to
-the resumed iteration after the restore, redrawing the augmentations).
+and so would every later checkpoint and the selected one. Three parts make a resumed run draw
+exactly the numbers an uninterrupted one draws:
+
+- :class:`RngStateHook` stores Python's, NumPy's and torch's (CPU and CUDA) generator states in
+  every checkpoint mmengine writes and restores them on resume. It also makes each validation pass
+  RNG-neutral (states captured before it, restored after it): a checkpoint is written before its
+  validation, and a resumed run may or may not repeat that validation, so validation must not move
+  the training stream (which also means the validation interval never changes what is trained).
+- :func:`keep_torch_worker_seeds` replaces mmengine's worker seeding (a constant per worker id, so
+  non-persistent workers would repeat one augmentation stream every epoch) with torch's own: each
+  loader iterator seeds its workers from a draw of the main process's generator, which the
+  checkpoint restores. The training loader's workers are therefore not persistent: an epoch's
+  workers start from seeds the resumed run reproduces.
+- :class:`~.loops.ExactResumeIterBasedTrainLoop` undoes what mmengine's replay of the data loader
+  draws on resume of an iteration-based run.
 """
 from __future__ import annotations
 
@@ -49,11 +58,33 @@ def restore(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
+def keep_torch_worker_seeds(worker_id: int) -> None:
+    """A loader ``worker_init_fn`` that keeps the seeds torch gave the worker.
+
+    torch seeds each worker's ``random``, NumPy and torch generators from the iterator's base seed
+    (drawn from the main process's generator) and the worker id; passing this function stops
+    mmengine from overwriting them with ``seed + worker_id``.
+    """
+    del worker_id
+
+
 @HOOKS.register_module()
 class RngStateHook(Hook):
-    """Saves the generator states with each checkpoint and restores them when the run resumes."""
+    """Saves the generator states with each checkpoint, restores them on resume, and keeps
+    validation passes from moving them."""
 
     priority = "VERY_HIGH"
+
+    def __init__(self) -> None:
+        self._before_val: dict[str, Any] | None = None
+
+    def before_val_epoch(self, runner) -> None:
+        self._before_val = capture()
+
+    def after_val_epoch(self, runner, metrics: dict | None = None) -> None:
+        if self._before_val is not None:
+            restore(self._before_val)
+            self._before_val = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint[KEY] = capture()

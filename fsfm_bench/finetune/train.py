@@ -5,7 +5,8 @@ The Runner config is assembled here from the resolved fsfm-bench config: the mod
 schedule (per iteration), mmengine's ``auto_scale_lr`` for ``lr = blr * total batch / 256``, AMP
 on CUDA, DDP under ``torchrun`` (gloo on CPU), resume from the work dir's last checkpoint, and the
 :class:`~.selection.SelectionHook` that keeps one checkpoint per tracked policy (with
-:class:`~.rng.RngStateHook`, so a resumed run continues the same random stream).
+:class:`~.rng.RngStateHook` and :class:`~.loops.ExactResumeIterBasedTrainLoop`, so a resumed run
+continues the same random stream).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 
 from ..registry import SCOPE
+from .rng import keep_torch_worker_seeds
 
 
 def launcher() -> str:
@@ -50,7 +52,9 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
         sampler = dict(type="BalancedSourceSampler", batch_size=batch, seed=seed)
     else:
         sampler = dict(type="DefaultSampler" if by_epoch else "InfiniteSampler", shuffle=True, seed=seed)
-    loader_common = dict(num_workers=workers, persistent_workers=workers > 0,
+    # Workers seeded by torch from the (checkpointed) main generator, fresh every epoch: see .rng.
+    loader_common = dict(num_workers=workers, persistent_workers=False,
+                         worker_init_fn=dict(type=keep_torch_worker_seeds),
                          collate_fn=dict(type="default_collate"), pin_memory=torch.cuda.is_available())
     train_dataloader = dict(batch_size=batch, dataset=train_dataset, sampler=sampler,
                             drop_last=len_rows(train_file) > batch, **loader_common)
@@ -59,7 +63,7 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
                           dataset=dict(type="FrameDataset", rows_file=val_file, size=size, train=False,
                                        resize=ev.get("resize", "plain"),
                                        interpolation=ev.get("interpolation", "bicubic")),
-                          **{**loader_common, "persistent_workers": False})
+                          **loader_common)
     cuda = torch.cuda.is_available()
     amp = bool(ft.get("amp")) and cuda
     optimizer = dict(type=_scoped(ft.get("optimizer", "AdamW")), lr=float(ft["blr"]),
@@ -73,7 +77,7 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
         length, unit = epochs, dict(by_epoch=True, convert_to_iter_based=True)
     else:
         iters = int(ft["max_iters"])
-        train_cfg = dict(type="IterBasedTrainLoop", max_iters=iters, val_interval=int(ft.get("val_interval", 100)))
+        train_cfg = dict(type="ExactResumeIterBasedTrainLoop", max_iters=iters, val_interval=int(ft.get("val_interval", 100)))
         length, unit = iters, dict(by_epoch=False)
     warmup = int(ft.get("warmup_epochs") or 0)
     schedulers = []
@@ -97,7 +101,9 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
         custom_hooks=[dict(type="RngStateHook"),
                       dict(type="SelectionHook", out_dir=str(Path(work_dir).parent / "checkpoints"),
                            policies=policies, oracle_metric=oracle_metric, meta=meta)],
-        randomness=dict(seed=int(seed), diff_rank_seed=False, deterministic=False),
+        # diff_rank_seed: each rank its own augmentation/drop-path stream (seed + rank; rank 0 is the
+        # single-process run); the samplers get the run's seed explicitly, so they stay in step.
+        randomness=dict(seed=int(seed), diff_rank_seed=True, deterministic=False),
         default_scope=SCOPE, launcher=launcher(), resume=True,
         env_cfg=dict(cudnn_benchmark=cuda, mp_cfg=dict(mp_start_method="fork"),
                      dist_cfg=dict(backend="nccl" if cuda else "gloo")),
@@ -122,7 +128,7 @@ def train(runner_cfg: dict[str, Any]) -> None:
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from . import datasets, model, optim, rng, selection  # noqa: F401  (registrations)
+    from . import datasets, loops, model, optim, rng, selection  # noqa: F401  (registrations)
 
     _init_cpu_dist(runner_cfg)
     kwargs = dict(runner_cfg)
