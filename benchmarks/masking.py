@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     for region in range(6):
         mask_b, focus_b = strategy(maps, generator=gen, region=region)
         mask_l, focus_l = crfr_p_loop(loop_maps, args.ratio, args.patch, loop_gen, region=region)
-        assert torch.equal(focus_b.cpu(), focus_l.cpu()), f"focus differs for region {region}"
-        assert (mask_b.sum(1) == k).all() and (mask_l.sum(1) == k).all()
+        if not torch.equal(focus_b.cpu(), focus_l.cpu()):
+            raise SystemExit(f"focus differs for region {region}: batched and loop disagree")
+        if not ((mask_b.sum(1) == k).all() and (mask_l.sum(1) == k).all()):
+            raise SystemExit(f"region {region}: a row does not hold exactly K={k} masked patches")
 
     batched, loop, ratios = _interleaved(
         lambda i: strategy(maps, generator=gen, region=i % 6),
