@@ -172,8 +172,8 @@ def test_reported_numbers_cover_every_table_row():
     assert len(paper(docs["cdfas@1"], metric="hter")) == 7 and len(paper(docs["cdfas@1"], metric="auc")) == 7
     assert len(paper(docs["diff@1"])) == 7
     labels = {c["backbone"] for c in reported_cells(cdfd) if c["source_kind"] == "from-authors-page"}
-    assert labels == {"fsfm", "mae", "dino", "mcf", "clip", "supervised", "supervised/xception",
-                      "supervised/efficientnet_b4", "supervised/scratch"}
+    assert labels == {"fsfm", "mae", "dino", "mcf", "clip", "supervised", "xception", "efficientnet_b4",
+                      "vit_scratch"}
     assert all(r["selection_policy"] == "target_oracle" for r in docs["cdfas@1"]["rows"])
 
 

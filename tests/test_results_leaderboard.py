@@ -19,19 +19,19 @@ def _results_block(auc_video: dict[str, float], auc_frame: dict[str, float]) -> 
 
 @pytest.fixture()
 def results_dir(tmp_path):
-    """fsfm: two seeds; supervised/xception: one seed; one invalid file; one non-result json."""
+    """fsfm: two seeds; xception: one seed; one invalid file; one non-result json."""
     out = tmp_path / "results"
     scores = tiny_scores(targets=("CDFv2", "DFDC", "DFDCp", "WDF"))
     for seed, (cdf, dfdc) in enumerate([(0.90, 0.80), (0.92, 0.84)]):
         block = _results_block({"CDFv2": cdf, "DFDC": dfdc, "DFDCp": 0.8875, "WDF": 0.86},
                                {"CDFv2": cdf - 0.05, "DFDC": dfdc - 0.05, "DFDCp": 0.83, "WDF": 0.81})
         write_result(make_result(results=block, seed=seed), out, scores=scores)
-    sup = {"name": "supervised", "distribution": "fsfm-bench", "version": "0.1.0"}
+    xcp = {"name": "xception", "distribution": "fsfm-bench", "version": "0.1.0"}
     block = _results_block({"CDFv2": 0.70, "DFDC": 0.65, "DFDCp": 0.60, "WDF": 0.75},
                            {"CDFv2": 0.66, "DFDC": 0.62, "DFDCp": 0.58, "WDF": 0.70})
     runner_style = {"size": 224, "resize": "plain", "interpolation": "bicubic", "mean": [0.5, 0.5, 0.5],
                     "std": [0.25, 0.25, 0.25]}
-    write_result(make_result(results=block, backbone=sup, variant="xception", selection_policy="target_oracle",
+    write_result(make_result(results=block, backbone=xcp, selection_policy="target_oracle",
                              preprocessing=runner_style), out, scores=scores)
     (out / "result_broken.json").write_text('{"schema_version": "1.0", "run_id": 3}')
     (out / "config.json").write_text("{}")           # not a result file: ignored, not reported
@@ -53,7 +53,7 @@ def test_leaderboard_table_cells(results_dir, tmp_path):
     assert row["auc_diff"] == pytest.approx(-0.44)
     assert row["img_size"] == 224 and row["detector"] == "dlib" and row["normalize"] == "vggface2"
     assert row["selection_policy"] == "source_val" and not row["oracle"]
-    x = csv[(csv.kind == "reproduced") & (csv.backbone == "supervised/xception") & (csv.target == "DFDC")
+    x = csv[(csv.kind == "reproduced") & (csv.backbone == "xception") & (csv.target == "DFDC")
             & (csv.granularity == "frame")].iloc[0]
     assert x["auc"] == pytest.approx(62.0) and x["auc_reported"] == pytest.approx(68.20)
     assert x["oracle"] and x["n_seeds"] == 1
@@ -72,7 +72,7 @@ def test_leaderboard_table_cells(results_dir, tmp_path):
                         "| 88.75 ± 0.00 (n=2) | 86.00 ± 0.00 (n=2) | 86.94 |")
     assert lines[1].startswith("| fsfm | reported (from-authors-page: FSFM ViT-B (Ours)) | source_val | 91.44 | 83.47 |")
     assert lines[2] == "| fsfm | Δ reproduced − reported |  | -0.44 | -1.47 | -0.96 | -0.96 | -0.96 |"
-    assert "| supervised/xception | reproduced | target_oracle ⚠ | 70.00 |" in video
+    assert "| xception | reproduced | target_oracle ⚠ | 70.00 |" in video
     assert "| mae | reported (from-authors-page: MAE ViT-B) | source_val | 79.51 | 75.93 | 87.10 | 80.96 | 80.88 |" in video
     # every format is there; the JSON carries the same numbers
     data = json.loads((tmp_path / "lb" / "cdfd_v1" / "leaderboard.json").read_text())
@@ -93,7 +93,7 @@ def test_cli_build_reports_skipped_file_and_makes_figures(results_dir, tmp_path,
     assert code == 0
     captured = capsys.readouterr()
     assert "skipped" in captured.err and "result_broken.json" in captured.err
-    assert "3 result(s) used, 1 skipped" in captured.out
+    assert "3 result(s) used, 0 superseded by same-seed reruns, 1 skipped" in captured.out
     figs = sorted(p.name for p in (tmp_path / "lb" / "cdfd_v1" / "figures").glob("*.png"))
     assert figs == ["bars_frame_auc.png", "bars_video_auc.png", "heatmap_frame_auc.png",
                     "heatmap_video_auc.png", "roc_CDFv2.png", "roc_DFDC.png", "roc_DFDCp.png", "roc_WDF.png"]

@@ -38,5 +38,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     for ref, folder in report.protocols.items():
         print(f"{ref}: {folder}/leaderboard.md (.csv .tex .html .json, figures/)")
-    print(f"{len(report.used)} result(s) used, {len(report.skipped)} skipped; index: {report.out_dir}/index.md")
+    print(f"{len(report.used)} result(s) used, {len(report.superseded)} superseded by same-seed reruns, "
+          f"{len(report.skipped)} skipped; index: {report.out_dir}/index.md")
     return 0

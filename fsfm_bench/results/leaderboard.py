@@ -7,15 +7,21 @@ it writes ``<out>/<id>_v<version>/leaderboard.{md,csv,tex,html,json}`` and ``fig
 into place file by file with ``os.replace``, so a killed build leaves every previous table whole.
 
 Conventions: tables show percent; a row merges the runs that differ only in seed (same protocol,
-backbone and variant, checkpoint, selection policy, threshold source, preprocessing and label) as
-mean, population std (as FLIP/FSFM's performance.csv) and n; the interval shown for n = 1 is the
-bootstrap CI (for n > 1 the mean of the per-seed bounds, kept in the CSV/JSON). Paper-reported rows
+backbone and variant, checkpoint, recipe, selection policy, threshold source, preprocessing and
+label) as mean, population std (as FLIP/FSFM's performance.csv) and n; the interval shown for n = 1
+is the bootstrap CI (for n > 1 the mean of the per-seed bounds, kept in the CSV/JSON). The recipe is
+the resolved config without run-only keys (seeds, work_dir, device, workers, caches; RUN_ONLY_KEYS):
+only a same-recipe, same-seed rerun supersedes an earlier result; another recipe is its own row,
+labelled ``config <hash8>: <keys that differ from the most used recipe>``. Every output (md, tex,
+html, csv, json, figures) keeps one row per run group (``group_id``). Paper-reported rows
 are separate rows marked ``reported`` with their source, and each reproduced row with a reported
 counterpart gets a Δ (reproduced - reported) row. ``target_oracle`` rows are flagged everywhere.
 """
 from __future__ import annotations
 
 import contextlib
+import fnmatch
+import json
 import math
 import os
 import shutil
@@ -55,6 +61,7 @@ class BuildReport:
     out_dir: Path
     protocols: dict[str, Path] = field(default_factory=dict)
     used: list[Path] = field(default_factory=list)
+    superseded: list[Path] = field(default_factory=list)      # replaced by a same-recipe, same-seed rerun
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -101,7 +108,8 @@ RESERVED = {"protocol", "kind", "backbone", "paper_name", "pretrain", "granulari
             "value", "std", "n_seeds", "seeds", "ci_low", "ci_high", "n", "higher_is_better",
             "selection_policy", "threshold_source", "selection_note", "source", "source_kind", "citation",
             "priority", "checkpoint_sha256", "config_hashes", "manifest_hash", "fsfm_bench_version", "label",
-            "results", "scores", "preprocessing_keys", "reported", "diff", "oracle", "group_id"}
+            "results", "scores", "preprocessing_keys", "reported", "diff", "oracle", "group_id",
+            "recipe_hash", "config_note", "superseded"}
 RENAME = {"mean": "norm_mean", "std": "norm_std", "size": "img_size"}
 
 
@@ -127,28 +135,105 @@ def _run_label(res: dict[str, Any]) -> str:
     return label
 
 
+#: config keys that say where/how a run was executed, not what was trained: runs that differ only
+#: here are the same recipe (their seeds merge; a same-seed one is a rerun that supersedes)
+RUN_ONLY_KEYS = ("seed", "seeds", "*.seed", "*.seeds", "work_dir", "*.work_dir", "*num_workers", "device",
+                 "*.device", "leaderboard.*", "cache_dir", "*.cache_dir", "*.chunk_batches", "*.log_interval",
+                 "data.roots", "data.roots.*", "data.prepared", "data.prepared.*", "results_dir",
+                 "*.results_dir", "resume", "launcher")
+MAX_DIFF_KEYS = 3
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict) and obj:
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: obj}
+
+
+def recipe(res: dict[str, Any]) -> dict[str, Any]:
+    """The result's resolved config, flat (dotted keys), without the run-only keys."""
+    return {k: v for k, v in _flatten(res.get("config") or {}).items()
+            if not any(fnmatch.fnmatchcase(k, pat) for pat in RUN_ONLY_KEYS)}
+
+
+def _diff_text(ref: dict[str, Any], other: dict[str, Any]) -> str:
+    """``a.b=1, c=2, …``: the keys where ``other`` differs from ``ref`` (at most MAX_DIFF_KEYS)."""
+    missing = object()
+    keys = [k for k in sorted(set(ref) | set(other)) if ref.get(k, missing) != other.get(k, missing)]
+
+    def show(v: Any) -> str:
+        if v is missing:
+            return "unset"
+        return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+
+    text = ", ".join(f"{k}={show(other.get(k, missing))}" for k in keys[:MAX_DIFF_KEYS])
+    return text + (", …" if len(keys) > MAX_DIFF_KEYS else "")
+
+
 def _group_key(res: dict[str, Any]) -> tuple:
+    """Runs with the same key are seeds of one row; the recipe hash keeps tuned reruns apart."""
     pre = _preprocessing(res)
     return (protocol_ref(res), backbone_label(res["backbone"]), res["selection_policy"],
             res["threshold_source"], res["checkpoint"].get("sha256"),
-            tuple(sorted((k, str(v)) for k, v in pre.items())), _run_label(res))
+            tuple(sorted((k, str(v)) for k, v in pre.items())), _run_label(res), sha256_json(recipe(res)))
+
+
+def _created(it: Loaded) -> tuple:
+    return (it.result.get("created_at") or "", it.result["run_id"])
+
+
+def _config_notes(groups: dict[tuple, list[Loaded]]) -> dict[tuple, str]:
+    """``config <hash8>[: differing keys]`` per group, where a protocol/backbone has several recipes.
+
+    The reference is the recipe with the most results (ties: the one run first); other recipes
+    list the keys where they differ from it."""
+    by_pb: dict[tuple, dict[str, list[Loaded]]] = {}
+    for key, items in groups.items():
+        by_pb.setdefault(key[:2], {}).setdefault(key[7], []).extend(items)
+    notes = {}
+    for key, items in groups.items():
+        recipes = by_pb[key[:2]]
+        if len(recipes) < 2:
+            continue
+        ref_hash = min(recipes, key=lambda h: (-len(recipes[h]), min(_created(it) for it in recipes[h])))
+        first = min(items, key=lambda it: (it.result["seeds"]["seed"], _created(it)))
+        note = f"config {first.result['config_hash'][:8]}"
+        if key[7] != ref_hash:
+            diff = _diff_text(recipe(recipes[ref_hash][0].result), recipe(first.result))
+            note += f": {diff}" if diff else ""
+        notes[key] = note
+    return notes
 
 
 def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
-    """Long frame, one row per (run group, target, granularity, metric): mean/std/n over seeds."""
+    """Long frame, one row per (run group, target, granularity, metric): mean/std/n over seeds.
+
+    A run group is one protocol, backbone, initial checkpoint, recipe (config without run-only
+    keys), selection, threshold source, preprocessing and label. Within a group a same-seed rerun
+    supersedes the earlier result (listed in the ``superseded`` column); another recipe is another
+    group, labelled ``config <hash8>: <differing keys>``."""
     groups: dict[tuple, list[Loaded]] = {}
     for item in loaded:
         groups.setdefault(_group_key(item.result), []).append(item)
+    notes = _config_notes(groups)
     rows = []
     for key, items in groups.items():
-        # a rerun of the same seed supersedes the earlier result instead of counting as a new seed
+        # a rerun of the same seed and recipe supersedes the earlier result instead of counting as a new seed
         latest: dict[Any, Loaded] = {}
-        for it in sorted(items, key=lambda it: (it.result.get("created_at") or "", it.result["run_id"])):
-            latest[it.result["seeds"]["seed"]] = it
+        superseded: list[str] = []
+        for it in sorted(items, key=_created):
+            seed = it.result["seeds"]["seed"]
+            if seed in latest:
+                superseded.append(str(latest[seed].path))
+            latest[seed] = it
         items = sorted(latest.values(), key=lambda it: (it.result["seeds"]["seed"], it.result["run_id"]))
         group_id = sha256_json([str(part) for part in key])[:8]
         first = items[0].result
         pre = _preprocessing(first)
+        label = " · ".join(part for part in (key[6], notes.get(key)) if part) or None
         cells: dict[tuple, list[tuple[dict, dict]]] = {}
         for it in items:
             for target, by_gran in it.result["results"].items():
@@ -174,13 +259,22 @@ def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
                 "source": None, "source_kind": None, "citation": None, "priority": None,
                 "checkpoint_sha256": key[4],
                 "config_hashes": sorted({r["config_hash"] for _, r in pairs}),
+                "recipe_hash": key[7], "config_note": notes.get(key),
                 "manifest_hash": first["data"][data_key]["manifest_hash"] if data_key else None,
                 "fsfm_bench_version": first["environment"]["fsfm_bench_version"],
-                "label": key[6] or None,
+                "label": label,
                 "results": [str(it.path) for it in items],
+                "superseded": superseded,
                 "scores": [str(scores_path(it.result, it.path)) for it in items],
                 "preprocessing_keys": list(pre), **pre})
     return _numeric(pd.DataFrame(rows))
+
+
+def superseded_paths(merged: pd.DataFrame) -> list[str]:
+    """Result files that a same-recipe, same-seed rerun replaced (each listed once)."""
+    if merged.empty or "superseded" not in merged:
+        return []
+    return sorted({p for paths in merged.drop_duplicates("group_id")["superseded"] for p in paths})
 
 
 NUMERIC = ("value", "std", "ci_low", "ci_high", "reported", "diff", "priority", "printed_avg")
@@ -373,16 +467,19 @@ def wide_csv(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (kind, backbone, selection, threshold source, target, granularity); metrics wide."""
     if rows.empty:
         return pd.DataFrame()
-    index = ["protocol", "kind", "backbone", "paper_name", "selection_policy", "threshold_source",
+    # the run group (group_id) is part of the row identity, as in the md/tex/html tables and the json
+    index = ["protocol", "kind", "backbone", "paper_name", "group_id", "selection_policy", "threshold_source",
              "target", "granularity"]
     rows = rows.copy()
+    if "group_id" not in rows:
+        rows["group_id"] = None
     rows["oracle"] = rows["selection_policy"] == "target_oracle"
     pre_cols = list(PREPROCESSING)
     if "preprocessing_keys" in rows:
         for keys in rows["preprocessing_keys"].dropna():
             pre_cols += [k for k in keys if k not in pre_cols]
     for col in ("label", "source", "source_kind", "n_seeds", "n", *pre_cols, "checkpoint_sha256",
-                "manifest_hash", "fsfm_bench_version"):
+                "config_hashes", "manifest_hash", "fsfm_bench_version"):
         if col not in rows:
             rows[col] = None
     records: dict[tuple, dict[str, Any]] = {}
@@ -394,6 +491,8 @@ def wide_csv(rows: pd.DataFrame) -> pd.DataFrame:
                                        "source": r["source"], "source_kind": r["source_kind"],
                                        **{k: r[k] for k in pre_cols},
                                        "checkpoint_sha256": r["checkpoint_sha256"],
+                                       "config_hashes": ";".join(r["config_hashes"])
+                                       if isinstance(r["config_hashes"], list) else None,
                                        "manifest_hash": r["manifest_hash"],
                                        "fsfm_bench_version": r["fsfm_bench_version"]})
         m = r["metric"]
@@ -415,6 +514,31 @@ def wide_csv(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- figures --------------------------------------------------------------------------------------
+def row_names(rows: pd.DataFrame) -> pd.Series:
+    """A short legend name per row, one per run group: backbone, (oracle), and what tells groups
+    of the same backbone apart (config hash, initial checkpoint, else the group id)."""
+    names = {}
+    repro = rows[rows["kind"] == "reproduced"]
+    oracle = rows["selection_policy"] == "target_oracle"
+    for idx, r in rows.iterrows():
+        if r["kind"] != "reproduced":
+            names[idx] = f"{r['backbone']} (reported)"
+            continue
+        name = r["backbone"] + (" (oracle)" if oracle.loc[idx] else "")
+        peers = repro[(repro["backbone"] == r["backbone"]) & (oracle.loc[repro.index] == oracle.loc[idx])]
+        if peers["group_id"].nunique() > 1:
+            parts = []
+            note = r.get("config_note")
+            if isinstance(note, str) and note:
+                parts.append(note.split(":")[0])
+            sha = r.get("checkpoint_sha256")
+            if peers["checkpoint_sha256"].nunique(dropna=False) > 1:
+                parts.append(f"init {sha[:8]}" if isinstance(sha, str) else "init none")
+            name += f" [{', '.join(parts) if parts else 'group ' + str(r['group_id'])}]"
+        names[idx] = name
+    return pd.Series(names, index=rows.index, dtype=object)
+
+
 def _figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: list[str]) -> list[Path]:
     import matplotlib
 
@@ -430,9 +554,7 @@ def _figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: list[s
             part = rows[(rows["granularity"] == gran) & (rows["metric"] == metric)].copy()
             if part.empty:
                 continue
-            part["row"] = np.where(part["kind"] == "reported", part["backbone"] + " (reported)",
-                                   part["backbone"] + np.where(part["selection_policy"] == "target_oracle",
-                                                               " (oracle)", ""))
+            part["row"] = row_names(part)
             cols = targets + [t for t in dict.fromkeys(part["target"]) if t not in targets]
             hues = list(dict.fromkeys(part.sort_values(["kind", "backbone"], ascending=[False, True])["row"]))
             backbones = list(dict.fromkeys(part.sort_values("backbone")["backbone"]))
@@ -500,15 +622,16 @@ def _roc_figures(rows, targets, figdir, notes, plt, sns) -> list[Path]:
     if repro.empty:
         return []
     curves: dict[tuple[str, str], list[tuple[str, np.ndarray, np.ndarray]]] = {}
-    for (backbone, policy, label), grp in repro.groupby(["backbone", "selection_policy", "label"],
-                                                       dropna=False, sort=True):
+    names = row_names(repro)
+    for _, grp in repro.groupby("group_id", dropna=False, sort=True):
+        backbone = grp.iloc[0]["backbone"]
         file = grp.iloc[0]["scores"][0]
         try:
             scores = read_scores(file)
         except FsfmBenchError as exc:
             notes.append(f"ROC for {backbone} skipped: {exc}")
             continue
-        name = backbone + (" (oracle)" if policy == "target_oracle" else "")
+        name = names.loc[grp.index[0]]
         test = scores[scores["split"] != "val"]
         for (target, gran), _ in grp.groupby(["target", "granularity"]):
             sub = test[test["target"] == target]
@@ -547,14 +670,15 @@ def _roc_figures(rows, targets, figdir, notes, plt, sns) -> list[Path]:
 
 
 # --- page writers ---------------------------------------------------------------------------------
-def _header(ref: str, doc: dict | None, n_results: int) -> list[str]:
+def _header(ref: str, doc: dict | None, n_results: int, n_superseded: int = 0) -> list[str]:
     lines = [f"# Leaderboard: {ref}" + (f" — {doc['title']}" if doc and doc.get("title") else ""), "",
              "Generated by `fsfm-bench leaderboard build`; never edit by hand. Values in percent. "
              "Reproduced rows: mean ± population std over seeds (n = seeds) or, for one seed, the "
              "bootstrap 95% interval in brackets. Reported rows are the papers' numbers with their "
              "source; Δ = reproduced − reported. "
              f"Rows selected with `{ORACLE_MARK}` chose their checkpoint on the target set itself.",
-             "", f"Results used: {n_results}.", ""]
+             "", f"Results used: {n_results}"
+             + (f" ({n_superseded} superseded by same-seed reruns)" if n_superseded else "") + ".", ""]
     if doc and doc.get("notes"):
         lines += [f"Note on the reported numbers: {doc['notes']}", ""]
     return lines
@@ -625,10 +749,10 @@ def _json_safe(obj: Any) -> Any:
 
 
 def _write_protocol(ref: str, rows: pd.DataFrame, doc: dict | None, targets: list[str], n_results: int,
-                    skipped, dest: Path, figures: bool, notes: list[str]) -> None:
+                    skipped, dest: Path, figures: bool, notes: list[str], n_superseded: int = 0) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     tables = display_tables(rows, targets)
-    header = _header(ref, doc, n_results)
+    header = _header(ref, doc, n_results, n_superseded)
     sources = _sources(doc)
     md = header[:]
     for title, table in tables:
@@ -647,7 +771,8 @@ def _write_protocol(ref: str, rows: pd.DataFrame, doc: dict | None, targets: lis
                                                         [(p, m) for p, m in skipped]))
     records = [_json_safe({k: v for k, v in r.items()}) for r in rows.to_dict(orient="records")]
     atomic_write_json(dest / "leaderboard.json", {
-        "protocol": ref, "targets": targets, "n_results": n_results, "rows": records,
+        "protocol": ref, "targets": targets, "n_results": n_results, "n_superseded": n_superseded,
+        "rows": records,
         "tables": [{"title": t, "columns": list(tab.columns), "rows": tab.values.tolist()} for t, tab in tables],
         "sources": doc["sources"] if doc else {}})
 
@@ -692,9 +817,11 @@ def build(results_dir: str | os.PathLike, out_dir: str | os.PathLike, *, reporte
     if out.exists() and not out.is_dir():
         raise FsfmBenchError(f"leaderboard folder out={out} is a file, not a folder; pass out=DIR")
     out.mkdir(parents=True, exist_ok=True)
-    report = BuildReport(out, used=[it.path for it in loaded], skipped=skipped)
     docs = load_reported(reported_dir) if reported else {}
     merged = merge_seeds(loaded)
+    gone = set(superseded_paths(merged))
+    report = BuildReport(out, used=[it.path for it in loaded if str(it.path) not in gone], skipped=skipped,
+                         superseded=[it.path for it in loaded if str(it.path) in gone])
     refs = list(dict.fromkeys(list(docs) + (list(merged["protocol"]) if not merged.empty else [])))
     _clean_stale_builds(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out))
@@ -709,9 +836,10 @@ def build(results_dir: str | os.PathLike, out_dir: str | os.PathLike, *, reporte
             rows = join_reported(repro, reported_cells(doc) if doc else [])
             if rows.empty:
                 continue
-            n_results = sum(1 for it in loaded if protocol_ref(it.result) == ref)
+            n_superseded = len(superseded_paths(repro))
+            n_results = sum(1 for it in loaded if protocol_ref(it.result) == ref) - n_superseded
             _write_protocol(ref, rows, doc, targets, n_results, skipped, tmp / _protocol_dir(ref),
-                            figures, report.notes)
+                            figures, report.notes, n_superseded)
             report.protocols[ref] = out / _protocol_dir(ref)
         index = ["# fsfm-bench leaderboards", "", "Generated by `fsfm-bench leaderboard build`.", ""]
         index += [f"- [{ref}]({_protocol_dir(ref)}/leaderboard.md)" for ref in report.protocols]
