@@ -7,7 +7,8 @@ it runs, so ``fsfm-bench plugins`` never pays for torch. A command module provid
 
 Errors: a :class:`~fsfm_bench.errors.UsageError` exits 2, any other
 :class:`~fsfm_bench.errors.FsfmBenchError` exits 1, each as one line on stderr; ``--debug`` shows
-the traceback instead.
+the traceback instead. Any other exception is a bug: one line naming it (exit 1), the traceback
+with ``--debug``.
 """
 from __future__ import annotations
 
@@ -95,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         # the reader went away (`fsfm-bench ls backbones | head -1`): stop quietly, as `ls | head` does
         _silence_stdout()
         return 141
+    except Exception as exc:  # noqa: BLE001 - the safety net: a bug is one line, not a traceback
+        if debug:
+            raise
+        detail = " ".join(str(exc).split())
+        detail = detail if len(detail) <= 300 else detail[:297] + "..."
+        print(f"fsfm-bench: error: internal error ({type(exc).__name__}: {detail}); rerun with --debug for the "
+              "traceback and please report it", file=sys.stderr)
+        return 1
 
 
 def _silence_stdout() -> None:
@@ -122,7 +131,10 @@ def _dispatch(argv: list[str], debug: bool) -> int:
     module = importlib.import_module(COMMANDS[name][0])
     parser = _Parser(prog=f"fsfm-bench {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
+    # `run protocol=demo --quiet seeds=0,1`: options may sit between key=value words. argparse's
+    # intermixed parsing refuses parsers with REMAINDER/subcommand positionals: those parse plainly.
+    intermixed = not any(a.nargs in (argparse.REMAINDER, argparse.PARSER) for a in parser._actions)
+    args = parser.parse_intermixed_args(argv[1:]) if intermixed else parser.parse_args(argv[1:])
     args.debug = debug
     return int(module.main(args) or 0)
 

@@ -8,7 +8,8 @@ Rules (each one tested):
 - two registrations of one name in one registry raise :class:`PluginConflictError` naming both
   distributions (a run must never silently pick one of two "fsfm" backbones);
 - ``FSFM_BENCH_PLUGINS=a,b`` loads only those third-party plugins (by entry-point or distribution
-  name); ``FSFM_BENCH_PLUGINS=`` (empty) loads the built-ins only. Built-ins always load.
+  name); ``FSFM_BENCH_PLUGINS=`` (empty) loads the built-ins only. Built-ins always load. A name
+  that matches no installed plugin is a UsageError suggesting the nearest installed ones.
 """
 from __future__ import annotations
 
@@ -81,11 +82,44 @@ def _describe(obj: Any, description: str | None) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
+def _allowlist() -> set[str] | None:
+    """The names in ``FSFM_BENCH_PLUGINS`` (None when unset: every plugin loads)."""
+    if ALLOWLIST_ENV not in os.environ:
+        return None
+    return {w.strip() for w in os.environ[ALLOWLIST_ENV].split(",") if w.strip()}
+
+
 def _allowed(ep: md.EntryPoint, dist_name: str, builtin: bool) -> bool:
-    if builtin or ALLOWLIST_ENV not in os.environ:
+    wanted = _allowlist()
+    if builtin or wanted is None:
         return True
-    wanted = {w.strip() for w in os.environ[ALLOWLIST_ENV].split(",") if w.strip()}
     return ep.name in wanted or dist_name in wanted
+
+
+def _check_allowlist(found: list[tuple[md.EntryPoint, md.Distribution | None]]) -> None:
+    """A name in ``FSFM_BENCH_PLUGINS`` that matches no installed plugin is a typo, not a filter:
+    ignoring it would silently run without the plugin the user asked for."""
+    wanted = _allowlist()
+    if not wanted:
+        return
+    known: set[str] = set()
+    third_party: dict[str, str] = {}          # entry-point name -> "distribution version"
+    for ep, dist in found:
+        dist_name = dist.metadata["Name"] if dist else "?"
+        known.update((ep.name, dist_name))
+        if dist_name != BUILTIN_DISTRIBUTION:
+            third_party[ep.name] = f"{dist_name} {dist.version if dist else '?'}"
+    unknown = sorted(wanted - known)
+    if not unknown:
+        return
+    candidates = set(third_party) | {d.split(" ")[0] for d in third_party.values()}
+    hints = "".join(did_you_mean(name, candidates) for name in unknown if candidates)
+    installed = (", ".join(f"{name} ({dist})" for name, dist in sorted(third_party.items()))
+                 if third_party else "none")
+    raise UsageError(
+        f"{ALLOWLIST_ENV}={os.environ[ALLOWLIST_ENV]!r} names {', '.join(map(repr, unknown))}, which matches no "
+        f"installed plugin entry point or distribution.{hints} Installed third-party plugins: {installed}. "
+        f"Fix the name, or set {ALLOWLIST_ENV}= (empty) to load the built-ins only")
 
 
 def _api_error(module: Any) -> str | None:
@@ -166,6 +200,8 @@ def load_plugins(reload: bool = False) -> list[PluginInfo]:
     with _lock:
         if _loaded is not None and not reload:
             return _loaded
+        found = _entry_points()
+        _check_allowlist(found)          # before anything is unloaded: a typo changes nothing
         # mmengine's Registry has no public way to unregister; dropping our own names from its dict
         # is what makes a reload (tests, a changed allowlist) start from the built-ins again
         for kind, (registry, _hook) in PLUGIN_REGISTRIES.items():
@@ -175,7 +211,7 @@ def load_plugins(reload: bool = False) -> list[PluginInfo]:
         infos: list[PluginInfo] = []
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
-        for ep, dist in _entry_points():
+        for ep, dist in found:
             dist_name = dist.metadata["Name"] if dist else "?"
             builtin = dist_name == BUILTIN_DISTRIBUTION
             if not _allowed(ep, dist_name, builtin):

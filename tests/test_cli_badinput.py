@@ -41,6 +41,14 @@ def test_missing_argument_names_only_what_is_required(argv, missing, capsys):
     assert line.endswith(f"the following arguments are required: {missing}. See `fsfm-bench {argv[0]} --help`.")
 
 
+def test_options_may_sit_between_key_value_words(capsys):
+    """`run protocol=demo backbone=fsfm --print-config seeds=0,1` once failed with 'unrecognized
+    arguments: seeds=0,1' because argparse stops collecting positionals at the first option."""
+    code, out, err = _run(["run", "protocol=demo", "backbone=fsfm", "--print-config", "seeds=0,1"], capsys)
+    assert code == 0, err
+    assert "seeds:\n- 0\n- 1\n" in out
+
+
 def test_closed_pipe_stops_quietly(monkeypatch, capsys):
     """`fsfm-bench ls backbones | head -1`: no BrokenPipeError traceback, exit 141 like `ls | head`."""
     class ClosedPipe:

@@ -143,3 +143,40 @@ def test_cli_errors_are_one_line_with_exit_codes():
     assert kind.returncode == 2 and "Did you mean: backbones" in kind.stderr
     debug = _cli("--debug", "ls", "backbonez")
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_allowlist_name_matching_no_plugin_is_a_usage_error(plugin_sandbox, monkeypatch):
+    from fsfm_bench.errors import UsageError
+
+    plugin_sandbox.add("acme-vit", GOOD.format(name="acme_vit"), entry_name="acme")
+    plugin_sandbox.add("zeta", GOOD.format(name="zeta_vit"))
+    monkeypatch.setenv("FSFM_BENCH_PLUGINS", "acme")
+    plugin_sandbox.load()
+    assert "acme_vit" in {e.name for e in entries("backbones")}
+    monkeypatch.setenv("FSFM_BENCH_PLUGINS", "acme,acmee")
+    with pytest.raises(UsageError) as err:
+        plugin_sandbox.load()
+    message = str(err.value)
+    assert "'acmee'" in message and "matches no installed plugin" in message
+    assert "Did you mean: acme" in message
+    assert "acme (acme-vit 1.0)" in message and "zeta (zeta 1.0)" in message
+    assert "'acme'," not in message.split("names ")[1]          # only the unknown name is blamed
+    # the failed reload changed nothing: what the last good allowlist loaded is still registered
+    assert "acme_vit" in {e.name for e in entries("backbones")}
+    # a distribution name (not only an entry-point name) is a valid allowlist entry
+    monkeypatch.setenv("FSFM_BENCH_PLUGINS", "acme-vit")
+    names = {i.name for i in plugin_sandbox.load()}
+    assert "acme" in names and "zeta" not in names
+
+
+def test_allowlist_typo_fails_on_the_command_line_and_empty_means_builtins():
+    import os
+
+    env = {**os.environ, "FSFM_BENCH_PLUGINS": "exmaple"}
+    bad = _cli("ls", "backbones", env=env)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert "FSFM_BENCH_PLUGINS='exmaple' names 'exmaple'" in bad.stderr
+    assert bad.stdout == ""
+    empty = _cli("ls", "backbones", env={**os.environ, "FSFM_BENCH_PLUGINS": ""})
+    assert empty.returncode == 0, empty.stderr
+    assert "fsfm " in empty.stdout and "example_vit" not in empty.stdout

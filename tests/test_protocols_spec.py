@@ -91,6 +91,12 @@ def test_a_missing_dataset_is_one_message_and_nothing_trains(tmp_path, monkeypat
     assert "dataset 'dfdc'" in msg and "'celebdf_v2'" not in msg   # configured ones are not listed
     assert "'dfd'" not in msg                            # optional targets are skipped, not required
     assert not (tmp_path / "runs").exists() and not (tmp_path / "cache").exists()
+    # a root that is set but points nowhere is named too (not discovered only after the others)
+    cfg["data"]["roots"]["ffpp"] = str(tmp_path / "typo")
+    with pytest.raises(FsfmBenchError) as info:
+        run(cfg, log=lambda s: None)
+    assert f"the root {tmp_path / 'typo'} from data.roots.ffpp is not a folder" in str(info.value)
+    assert str(info.value).count("dataset 'ffpp'") == 1
 
 
 def test_roots_come_from_config_then_environment_then_the_user_file(tmp_path, monkeypatch):

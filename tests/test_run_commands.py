@@ -4,6 +4,7 @@ self-describing fine-tuned checkpoint."""
 from __future__ import annotations
 
 import copy
+import json
 
 import cv2
 import numpy as np
@@ -60,3 +61,46 @@ def test_eval_scores_a_finetuned_checkpoint_without_training(tmp_path):
     assert not list((tmp_path / "runs").rglob("selection.json"))          # nothing was trained
     (again,) = evaluate(cfg, str(ckpt), seed=3, log=lambda s: None)
     assert again.forwarded == 0
+
+
+def test_eval_of_a_runs_checkpoint_cites_the_weights_it_was_finetuned_from(tmp_path):
+    """Evaluating a run's own checkpoint again describes the same initial weights as the run's result
+    (checkpoint.sha256), and the fine-tuned file as checkpoint.finetuned: it is that run's row again,
+    not a new "init <fine-tuned hash>" row. A checkpoint written before the initial weights were
+    recorded in its meta takes them from an earlier result scored with that very file."""
+    from fsfm_bench.finetune.standins import tiny_vit
+    from fsfm_bench.io import sha256_file
+    from fsfm_bench.protocols.run import run
+
+    data = make_prepared(tmp_path / "data")
+    init = tmp_path / "init.pth"
+    torch.manual_seed(1)
+    torch.save(tiny_vit(**{k: v for k, v in TINY.items() if k != "type"}).state_dict(), init)
+    cfg = synth_config(tmp_path, data, epochs=1, warmup_epochs=0)
+    cfg["backbone"]["checkpoint"] = str(init)
+    (trained,) = run(copy.deepcopy(cfg), log=lambda s: None, progress=False)
+    ran = read_result(trained.result_path)
+    assert ran["checkpoint"]["sha256"] == sha256_file(init)
+    ckpt = trained.checkpoint
+    (outcome,) = evaluate(copy.deepcopy(cfg), str(ckpt), log=lambda s: None)
+    again = read_result(outcome.result_path)
+    assert again["checkpoint"]["sha256"] == ran["checkpoint"]["sha256"] == sha256_file(init)
+    assert again["checkpoint"]["card"] == ran["checkpoint"]["card"]
+    assert again["checkpoint"]["finetuned"]["sha256"] == sha256_file(ckpt) == ran["checkpoint"]["finetuned"]["sha256"]
+    assert again["backbone"]["architecture"] == ran["backbone"]["architecture"]
+    assert outcome.forwarded == 0                                 # the run's scores, from the cache
+
+    legacy = tmp_path / "legacy.pth"                              # written before meta["pretrained"]
+    state = torch.load(ckpt, weights_only=True)
+    state["meta"].pop("pretrained")
+    torch.save(state, legacy)
+    alone = copy.deepcopy(cfg)
+    alone["leaderboard"]["results_dir"] = str(tmp_path / "elsewhere")
+    logs = []
+    (unknown,) = evaluate(alone, str(legacy), log=logs.append)
+    assert read_result(unknown.result_path)["checkpoint"]["sha256"] is None   # no result ever scored this file
+    assert any("does not record the weights" in line for line in logs)
+    ran["checkpoint"]["finetuned"]["sha256"] = sha256_file(legacy)          # as the old run's result cites it
+    (tmp_path / "results" / "old_run.json").write_text(json.dumps(ran))
+    (found,) = evaluate(copy.deepcopy(cfg), str(legacy), log=lambda s: None)
+    assert read_result(found.result_path)["checkpoint"]["sha256"] == sha256_file(init)

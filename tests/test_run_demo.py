@@ -40,4 +40,4 @@ def test_demo_command_end_to_end_reduced(tmp_path, capsys):
     assert main(args) == 0                           # again: cached pretraining, training and scores
     out = capsys.readouterr().out
     assert "pretrained encoder (cached)" in out and "already finished" in out
-    assert "(0 images scored now" in out
+    assert f"(all {test['frames']} image scores from the score cache)" in out

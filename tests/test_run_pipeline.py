@@ -149,3 +149,18 @@ def test_other_initial_weights_never_reuse_a_finished_training(tmp_path):
     assert [first["checkpoint"]["sha256"], second["checkpoint"]["sha256"]] == digests
     assert outcomes[0].checkpoint.parent != outcomes[1].checkpoint.parent
     assert first["checkpoint"]["finetuned"]["sha256"] != second["checkpoint"]["finetuned"]["sha256"]
+
+
+def test_a_backbone_run_without_its_released_weights_is_labelled_random_init(tmp_path):
+    """`backbone=mae` with no checkpoint is a randomly initialised ViT, not MAE: its row must not
+    pass for (or line up with the paper's) MAE row. A backbone with no released weights is not relabelled."""
+    data = make_prepared(tmp_path / "data")
+    variants = {}
+    for name in ("mae", "vit_scratch"):
+        cfg = synth_config(tmp_path, data, epochs=1, warmup_epochs=0)
+        cfg["backbone"] = {"type": name, "arch": "vit_base_patch16_224", "embed_dim": 32, "depth": 1,
+                           "num_heads": 2, "global_pool": "avg", "checkpoint": None}
+        result = read_result(run(cfg, log=lambda s: None, progress=False)[0].result_path)
+        assert result["checkpoint"]["sha256"] is None
+        variants[name] = result["backbone"]["variant"]
+    assert variants == {"mae": "random-init", "vit_scratch": None}

@@ -3,7 +3,9 @@
 Evaluates a model already fine-tuned by fsfm-bench (a ``checkpoints/<policy>.pth`` file of a run,
 which describes its own backbone and adapter) on protocol P's targets: scores every target frame
 once (cached), writes a result file (selection policy = the one that chose the checkpoint) and
-rebuilds the leaderboard. Nothing is trained.
+rebuilds the leaderboard. Nothing is trained, and only the datasets it scores need a root (the
+targets, plus the validation data when the threshold is source_val_eer). The result cites the
+initial weights the checkpoint was fine-tuned from, as the run's own result does.
 """
 from __future__ import annotations
 
@@ -22,13 +24,37 @@ def main(args: argparse.Namespace) -> int:
     options = parse_overrides(args.options)
     protocol = options.pop("protocol", None)
     checkpoint = options.pop("checkpoint", None)
-    seed = int(options.pop("seed", 0))
+    seed = int_option(options, "seed", 0, minimum=0)
     recipe = options.pop("recipe", None)
     if not protocol or not checkpoint:
         raise UsageError("fsfm-bench eval needs protocol=NAME and checkpoint=PATH (a fine-tuned checkpoint, e.g. "
                          "runs/<protocol>/<backbone>/<hash>/seed0/checkpoints/source_val.pth)")
-    cfg = compose(protocol=protocol, recipe=recipe, overrides=options)
+    from ..finetune.model import read_finetuned_checkpoint
+
+    # composed with the backbone the checkpoint was fine-tuned from: the result's config is then the
+    # run's own (the leaderboard keeps a run's evaluations on its row)
+    backbone = read_finetuned_checkpoint(str(checkpoint))["meta"]["model"]["backbone"]["type"]
+    cfg = compose(protocol=protocol, backbone=None if ":" in backbone else backbone, recipe=recipe,
+                  overrides=options)     # a `module:attr` backbone has no config section to compose
     from ..protocols.evaluate import evaluate
 
     evaluate(cfg.to_dict(), str(checkpoint), seed=seed)
     return 0
+
+
+def int_option(options: dict, key: str, default: int | None, minimum: int | None = None,
+               allow_none: bool = False) -> int | None:
+    """Pop ``key`` from parsed ``key=value`` options as an int: anything else is a UsageError naming it."""
+    from ..errors import UsageError
+
+    if key not in options:
+        return default
+    value = options.pop(key)
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{key}={value}: expected an integer, e.g. {key}={default if default is not None else 1}"
+                         + (f" (or {key}=null)" if allow_none else ""))
+    if minimum is not None and value < minimum:
+        raise UsageError(f"{key}={value}: expected an integer >= {minimum}")
+    return value

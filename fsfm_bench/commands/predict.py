@@ -30,6 +30,11 @@ def main(args: argparse.Namespace) -> int:
     unknown = set(options) - {"frames", "detector", "device", "detect_max_side"}
     if unknown:
         raise UsageError(f"unknown option(s) {sorted(unknown)}; use frames=, detector=, device=, detect_max_side=")
+    from .eval import int_option
+
+    options["frames"] = int_option(options, "frames", 8, minimum=1)
+    if "detect_max_side" in options:
+        options["detect_max_side"] = int_option(options, "detect_max_side", 1920, minimum=1, allow_none=True)
     from ..protocols.predict import predict_files
 
     failed = 0

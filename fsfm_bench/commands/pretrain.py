@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +26,78 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                     "work_dir=, and any dotted recipe key")
 
 
-def resolve_manifest(source: str, prepared_root: str | None = None) -> Path:
-    """A manifest file, a prepared folder holding manifest.jsonl, or a prepared dataset's name."""
+def prepared_variants(name: str, cache: str | os.PathLike | None = None) -> list[Path]:
+    """The complete prepared folders of dataset ``name`` in the cache, ``<cache>/prepared/<name>-<hash>``
+    (what ``fsfm-bench run`` prepares; see ``fsfm_bench.protocols.data``), sorted by path."""
+    from ..paths import cache_root
+
+    folder = Path(cache).expanduser() if cache else cache_root()
+    folder = folder / "prepared"
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(rf"{re.escape(name)}-[0-9a-f]{{12}}")
+    return sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name)
+                  and (p / "manifest.jsonl").is_file() and (p / "summary.json").is_file())
+
+
+def _variant_line(folder: Path) -> str:
+    """``data=FOLDER (N frames, F per video)`` from the folder's summary.json, for an error message."""
+    import json
+
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        rows = (summary.get("frames") or {}).get("rows")
+        per_video = summary.get("frames_per_video")
+        detail = f" ({rows} frames, frames per video {per_video})"
+    except (OSError, ValueError, AttributeError):
+        detail = ""
+    return f"data={folder}{detail}"
+
+
+def resolve_manifest(source: str, prepared_root: str | None = None,
+                     cache: str | os.PathLike | None = None) -> Path:
+    """A manifest file, a prepared folder holding manifest.jsonl, or a prepared dataset's name,
+    resolved to one absolute manifest path (so ``data=DIR`` and ``data=DIR/manifest.jsonl`` are one
+    config). A name is looked up in ``<prepared_root>/<name>/``, the user file's ``prepared:``
+    entry, then the cache's ``prepared/<name>-<hash>/`` folders (the one there, or an error listing
+    them when several are)."""
     if not source:
         raise UsageError("no pretraining data: pass data=PATH/manifest.jsonl or a prepared dataset folder")
     p = Path(source).expanduser()
     if p.is_file():
-        return p
+        return p.resolve()
     if p.is_dir() and (p / "manifest.jsonl").is_file():
-        return p / "manifest.jsonl"
-    root = Path(prepared_root or "data/prepared")
-    if (root / source / "manifest.jsonl").is_file():
-        return root / source / "manifest.jsonl"
-    looked = [f"{p}/manifest.jsonl"] + ([] if p.is_absolute() else [f"{root / source}/manifest.jsonl"])
-    example = (f"`fsfm-bench prepare dataset=NAME out={source}`" if ("/" in source or p.is_absolute())
-               else f"`fsfm-bench prepare dataset={source} out=PATH`")
+        return (p / "manifest.jsonl").resolve()
+    looked = [f"{p} (a manifest file)", f"{p}/manifest.jsonl"]
+    is_name = not p.is_absolute() and "/" not in source and os.sep not in source and not source.endswith(".jsonl")
+    if is_name:
+        from ..paths import cache_root
+        from ..protocols.data import prepared_override, user_file
+
+        root = Path(prepared_root or "data/prepared").expanduser()
+        candidate = root / source / "manifest.jsonl"
+        if candidate.is_file():
+            return candidate.resolve()
+        looked.append(str(candidate))
+        user = prepared_override(source, {})
+        if user:
+            candidate = Path(user).expanduser() / "manifest.jsonl"
+            if candidate.is_file():
+                return candidate.resolve()
+            looked.append(f"{candidate} (prepared.{source} in {user_file()})")
+        cache_folder = (Path(cache).expanduser() if cache else cache_root()) / "prepared"
+        variants = prepared_variants(source, cache)
+        if len(variants) == 1:
+            return (variants[0] / "manifest.jsonl").resolve()
+        if len(variants) > 1:
+            raise UsageError(
+                f"pretraining data {source!r}: {len(variants)} prepared variants in {cache_folder}; pass one of: "
+                + "; ".join(_variant_line(v) for v in variants))
+        looked.append(f"{cache_folder}/{source}-<hash>/manifest.jsonl (what `fsfm-bench run` prepares)")
+    example = (f"`fsfm-bench prepare dataset={source} out=PATH`" if is_name
+               else f"`fsfm-bench prepare dataset=NAME out={source}`")
     raise FsfmBenchError(
-        f"pretraining data {source!r} not found (looked for a manifest file, {' and '.join(looked)}). "
+        f"pretraining data {source!r} not found; looked for: {'; '.join(looked)}. "
         f"Prepare it first, e.g. {example}, then pass data=PATH")
 
 
@@ -123,6 +179,7 @@ def run_pretrain(cfg: dict[str, Any], recipe: str | None, save=None, digest=None
 
     data = cfg["data"]
     manifest = resolve_manifest(str(data.get("source") or ""), data.get("prepared_root"))
+    data["source"] = str(manifest)          # one data, one config hash: DIR, DIR/manifest.jsonl, NAME
     factory = plugins.get("ssl", cfg.get("ssl", "fsfm"))        # unknown names fail before any work
     if isinstance(cfg.get("masking"), dict) and cfg["masking"].get("name"):
         plugins.get("masking", str(cfg["masking"]["name"]))

@@ -114,9 +114,12 @@ def runner_config(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std,
             logger=dict(type="LoggerHook", interval=int(cfg.get("log_interval", 10))),
         ),
         randomness=dict(seed=int(cfg.get("seed", 0)), diff_rank_seed=True),
+        # INFO (losses, mmengine's environment dump) for `fsfm-bench pretrain`; a pretraining run
+        # nested in `run` (the demo) sets ERROR unless FSFM_BENCH_LOG_LEVEL says otherwise.
+        log_level=cfg.get("log_level") or "INFO",
         default_scope="fsfm_bench",
         launcher=launcher,
-        resume=bool(cfg.get("resume", True)),
+        resume=bool(cfg.get("resume", True)) and has_checkpoint(work_dir),
         env_cfg=dict(cudnn_benchmark=device == "cuda", dist_cfg=dict(backend="nccl" if device == "cuda" else "gloo")),
         cfg=dict(model_wrapper_cfg=dict(type="fsfm_bench.FsfmDistributedDataParallel",
                                         device_ids=None if device == "cpu" else [int(os.environ.get("LOCAL_RANK", 0))],
@@ -124,6 +127,13 @@ def runner_config(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std,
     )
     kwargs["_meta"] = dict(lr=lr, effective_batch=eff, device=device)
     return kwargs
+
+
+def has_checkpoint(work_dir: str) -> bool:
+    """Resume only when there is something to resume (mmengine prints a note to stdout otherwise)."""
+    from mmengine.runner import find_latest_checkpoint
+
+    return os.path.isdir(work_dir) and find_latest_checkpoint(work_dir) is not None
 
 
 def build_runner(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std, launcher: str = "none"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -133,18 +134,65 @@ def build_classifier(model_cfg: dict[str, Any]) -> FaceClassifier:
     return FaceClassifier(**cfg)
 
 
+#: the files ``eval``/``predict`` take, as their messages name them
+POLICY_FILES = "runs/<protocol>/<backbone>/<key>/seed<k>/checkpoints/{source_val,last,target_oracle}.pth"
+
+
+def _policy_files_of(path: Path) -> str:
+    """The selected policy files beside a run's training-state checkpoint (``seed<k>/train/epoch_N.pth``)."""
+    if path.parent.name == "train":
+        return str(path.parent.parent / "checkpoints") + "/{source_val,last,target_oracle}.pth"
+    return POLICY_FILES
+
+
+def _training_state_error(path: Path) -> FsfmBenchError:
+    return FsfmBenchError(f"{path} is a training-state checkpoint (mmengine's weights + optimizer + loop state, "
+                          f"kept for resuming); pass one of the selected policy files {_policy_files_of(path)}")
+
+
+def read_finetuned_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The ``{"state_dict", "meta"}`` dict of a fine-tuned checkpoint written by :mod:`.selection`.
+
+    Opened safely (``weights_only``); anything else -- a folder, a file that is no PyTorch
+    checkpoint, mmengine's training-state checkpoint of the same run, a foreign checkpoint -- is
+    ONE :class:`FsfmBenchError` saying what the file is and which file to pass instead, the same
+    for ``eval`` and ``predict``.
+    """
+    import pickle
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise FsfmBenchError(f"checkpoint {path} is a directory; pass a fine-tuned checkpoint file, {POLICY_FILES}")
+    if not path.is_file():
+        raise FsfmBenchError(f"checkpoint {path} does not exist; pass a fine-tuned checkpoint file, {POLICY_FILES}")
+
+    def not_ours(why: str) -> FsfmBenchError:
+        return FsfmBenchError(f"{path} is not a checkpoint fsfm-bench can load ({why}); pass a fine-tuned "
+                              f"checkpoint written by `fsfm-bench run`, {POLICY_FILES}")
+
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True, mmap=True)   # mmap: reading meta is cheap
+    except pickle.UnpicklingError as exc:      # weights_only refused a global: whose is it?
+        try:
+            unsafe = list(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
+        except Exception:  # noqa: BLE001 - only used to say what the file is
+            unsafe = []
+        if any(name.startswith("mmengine.") for name in unsafe):
+            raise _training_state_error(path) from exc
+        why = f"it holds objects a safe load refuses: {', '.join(unsafe[:3])}" if unsafe else "not a PyTorch checkpoint"
+        raise not_ours(why) from exc
+    except Exception as exc:  # noqa: BLE001 - torch raises KeyError/RuntimeError/EOFError... for non-checkpoints
+        raise not_ours(f"not a PyTorch checkpoint file: {type(exc).__name__}") from exc
+    if isinstance(ckpt, dict) and "message_hub" in ckpt and "state_dict" in ckpt:
+        raise _training_state_error(path)
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model" not in (ckpt.get("meta") or {}):
+        raise not_ours("a PyTorch file, but no fine-tuned model described in meta.model")
+    return ckpt
+
+
 def load_finetuned(path: str, map_location: str | torch.device = "cpu") -> tuple[FaceClassifier, dict]:
     """Rebuild a fine-tuned model from a checkpoint written by the selection hook (safe load)."""
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError as exc:
-        raise FsfmBenchError(f"checkpoint {path} does not exist") from exc
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not ours"
-        raise FsfmBenchError(f"{path} is not a fine-tuned fsfm-bench checkpoint ({type(exc).__name__}: {exc}); "
-                             "pass a file from a run's checkpoints/ folder") from exc
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model" not in ckpt.get("meta", {}):
-        raise FsfmBenchError(f"{path} is not a fine-tuned fsfm-bench checkpoint (no meta.model); pass a "
-                             "file from a run's checkpoints/ folder, e.g. runs/.../seed0/checkpoints/source_val.pth")
+    ckpt = read_finetuned_checkpoint(path, map_location)
     model_cfg = copy.deepcopy(ckpt["meta"]["model"])
     model_cfg["backbone"]["checkpoint"] = None
     model = build_classifier(model_cfg)

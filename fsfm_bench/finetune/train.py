@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ..registry import SCOPE
+from ..engine.runner import has_checkpoint
 from .rng import keep_torch_worker_seeds
 
 
@@ -104,11 +105,14 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
         # diff_rank_seed: each rank its own augmentation/drop-path stream (seed + rank; rank 0 is the
         # single-process run); the samplers get the run's seed explicitly, so they stay in step.
         randomness=dict(seed=int(seed), diff_rank_seed=True, deterministic=False),
-        default_scope=SCOPE, launcher=launcher(), resume=True,
+        default_scope=SCOPE, launcher=launcher(), resume=has_checkpoint(work_dir),
         env_cfg=dict(cudnn_benchmark=cuda, mp_cfg=dict(mp_start_method="fork"),
                      dist_cfg=dict(backend="nccl" if cuda else "gloo")),
         log_level=os.environ.get("FSFM_BENCH_LOG_LEVEL", "ERROR"),   # INFO: losses every log_interval
         visualizer=dict(type="mmengine.Visualizer", vis_backends=[dict(type="mmengine.LocalVisBackend")]),
+        # mmengine smooths every key containing "loss" over 10 logs; a validation loss is one value
+        # per pass (the one selection uses), so log it as is.
+        log_processor=dict(custom_cfg=[dict(data_src="selection/source_val/loss", method_name="current")]),
     )
 
 

@@ -97,10 +97,19 @@ def _bundled(adapter) -> bool:
     return callable(getattr(adapter, "default_root", None))
 
 
-def missing_message(protocol_ref: str, missing: list[tuple[str, str]]) -> str:
-    """One message for every dataset without a root (see the module docstring)."""
-    parts = []
+def missing_message(protocol_ref: str, missing: list[tuple[str, str]],
+                    outcome: str = "cannot start, nothing was trained") -> str:
+    """One message for every dataset without a root (see the module docstring).
+
+    ``missing`` may name a dataset once per role (cdfas: a source in three variants, the target of
+    the fourth); each dataset is described once, with all its roles.
+    """
+    roles: dict[str, list[str]] = {}
     for name, role in missing:
+        if role not in roles.setdefault(name, []):
+            roles[name].append(role)
+    parts = []
+    for name, its_roles in roles.items():
         try:
             card = _adapter(name).card
             layout = card.get("layout", {})
@@ -110,12 +119,28 @@ def missing_message(protocol_ref: str, missing: list[tuple[str, str]]) -> str:
             url = (card.get("obtain") or {}).get("url")
         except Exception:  # noqa: BLE001 - a dataset without a card still gets a useful message
             where, expected, title, url = "its official layout", "see the dataset card", name, None
-        get = f" Get it from {url}." if url else ""
-        parts.append(f"dataset {name!r} ({title}, {role}) has no root: expected root = {where}, holding {expected}."
-                     f"{get} Point at it once with data.roots.{name}=PATH (or FSFM_BENCH_ROOT_{name.upper()}, or "
-                     f"`roots: {{{name}: PATH}}` in {user_file()}), and check it with "
-                     f"`fsfm-bench data verify dataset={name} root=PATH`.")
-    return f"protocol {protocol_ref} cannot start, nothing was trained: " + " ".join(parts)
+        get = f"; get it from {url}" if url else ""
+        parts.append(f"dataset {name!r} ({title}; {', '.join(its_roles)}) has no usable root: expected root = {where}, "
+                     f"holding {expected}; set data.roots.{name}=PATH and check it with "
+                     f"`fsfm-bench data verify dataset={name} root=PATH`{get}.")
+    return (f"protocol {protocol_ref} {outcome}: " + " ".join(parts)
+            + f" (A root can also come from FSFM_BENCH_ROOT_<NAME> or `roots: {{NAME: PATH}}` in {user_file()}.)")
+
+
+def eval_datasets(protocol: Protocol) -> dict[str, str]:
+    """Dataset -> role, for what scoring a fine-tuned checkpoint needs: the targets, and the
+    validation data only when the threshold is ``source_val_eer`` (a hold-out validation is cut
+    from the training sources, so they are needed then)."""
+    roles: dict[str, str] = {}
+    if protocol.threshold == "source_val_eer":
+        if isinstance(protocol.validation, Source):
+            roles[protocol.validation.dataset] = "validation source, for the source_val_eer threshold"
+        else:
+            for s in protocol.train:
+                roles.setdefault(s.dataset, "training source, its hold-out sets the source_val_eer threshold")
+    for t in protocol.targets:
+        roles.setdefault(t.dataset, f"target {t.name}" + (" (optional)" if t.optional else ""))
+    return roles
 
 
 FramesNeed = dict[str, "int | None"]      # {"real": N, "fake": M}; None = every frame
@@ -169,21 +194,29 @@ class DataResolver:
         self.progress = progress
         self._prepared: dict[tuple[str, str], Prepared] = {}
 
-    def check(self, protocols: list[Protocol]) -> list[str]:
+    def check(self, protocols: list[Protocol], evaluation_only: bool = False) -> list[str]:
         """Raise one FsfmBenchError for every required dataset without a root; return notes
-        about optional targets that will be skipped."""
+        about optional targets that will be skipped. ``evaluation_only`` (``fsfm-bench eval``):
+        only what scoring needs is required, the targets and, when the threshold is
+        ``source_val_eer``, the validation data (see :func:`eval_datasets`)."""
         missing: list[tuple[str, str]] = []
         notes: list[str] = []
         for protocol in protocols:
             roles: dict[str, str] = {}
-            for s in protocol.train:
-                roles.setdefault(s.dataset, "training source")
-            if isinstance(protocol.validation, Source):
-                roles.setdefault(protocol.validation.dataset, "validation source")
+            if evaluation_only:
+                roles.update(eval_datasets(protocol))
+            else:
+                for s in protocol.train:
+                    roles.setdefault(s.dataset, "training source")
+                if isinstance(protocol.validation, Source):
+                    roles.setdefault(protocol.validation.dataset, "validation source")
             for t in protocol.targets:
                 roles.setdefault(t.dataset, f"target {t.name}" + (" (optional)" if t.optional else ""))
             for name, role in roles.items():
                 if self.available(name):
+                    root, origin = dataset_root(name, self.cfg)
+                    if root and not prepared_override(name, self.cfg) and not os.path.isdir(root):
+                        missing.append((name, f"{role}; the root {root} from {origin} is not a folder"))
                     continue
                 optional_only = all(t.optional for t in protocol.targets if t.dataset == name) and \
                     role.startswith("target")
@@ -193,7 +226,9 @@ class DataResolver:
                 elif (name, role) not in missing:
                     missing.append((name, role))
         if missing:
-            raise FsfmBenchError(missing_message(protocols[0].ref.split("/")[0], missing))
+            raise FsfmBenchError(missing_message(protocols[0].ref.split("/")[0], missing,
+                                                 "cannot be evaluated" if evaluation_only else
+                                                 "cannot start, nothing was trained"))
         return notes
 
     def available(self, name: str) -> bool:
@@ -201,10 +236,11 @@ class DataResolver:
             return True
         return _bundled(_adapter(name))
 
-    def prepare(self, protocol: Protocol) -> None:
-        """Prepare every dataset use of the protocol (skipping optional targets without data)."""
+    def prepare(self, protocol: Protocol, only: set[str] | None = None) -> None:
+        """Prepare every dataset use of the protocol (skipping optional targets without data), or
+        only the datasets in ``only`` -- at the frames ALL uses need, so the folders are the run's."""
         for (name, options_json), frames in _frames_needed(protocol).items():
-            if not self.available(name):
+            if not self.available(name) or (only is not None and name not in only):
                 continue
             self.get(name, json.loads(options_json), frames)
 
@@ -270,14 +306,59 @@ class DataResolver:
             wanted = set(want) if isinstance(want, list) else {want}
             rows = [r for r in rows if (r.get("meta") or {}).get(key, r.get(key)) in wanted]
         rows = subsample_frames(rows, src)
-        out = []
-        for r in rows:
-            out.append({**r, "path": str((prepared.folder / r["path"]).resolve()), "source": r.get("source", src.dataset)})
+        out = [local_row(r, prepared) for r in rows]
         if not out:
             raise FsfmBenchError(f"{src.dataset} split {src.split} has no rows after the protocol's filters "
                                  f"(manipulations={list(src.manipulations or [])}, match={src.match}); "
                                  f"prepared data: {prepared.folder}")
         return out, prepared
+
+
+#: manifest columns holding paths relative to the prepared folder (absolute in a run's rows)
+FOLDER_PATHS = ("path", "parsing", "mask")
+#: what ``rows_for`` adds to a manifest row: which dataset it is and where its prepared folder is
+LOCAL_KEYS = ("dataset", "prepared_dir")
+
+
+def local_row(row: dict[str, Any], prepared: Prepared) -> dict[str, Any]:
+    """A manifest row as a run uses it: every folder-relative path (image, parsing map, mask) made
+    absolute against the one prepared folder, plus the dataset name and that folder, so
+    :func:`published_row` can give back exactly the manifest's own, location-independent row."""
+    folder = prepared.folder.expanduser().resolve()
+    out = {**row, "source": row.get("source", prepared.dataset), "dataset": prepared.dataset,
+           "prepared_dir": str(folder)}
+    for key in FOLDER_PATHS:
+        if out.get(key):
+            out[key] = str(folder / out[key])
+    return out
+
+
+def published_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The location-independent form of a run's row: the row as the prepared manifest.jsonl stores it
+    (paths relative to the prepared folder, no local keys). Rows without ``prepared_dir`` are
+    returned as they are."""
+    folder = row.get("prepared_dir")
+    if not folder:
+        return row
+    out = {k: v for k, v in row.items() if k not in LOCAL_KEYS}
+    for key in FOLDER_PATHS:
+        if out.get(key):
+            out[key] = Path(out[key]).relative_to(folder).as_posix()
+    return out
+
+
+def provenance_hash(rows: list[dict[str, Any]]) -> str:
+    """The hash results publish as ``data.*.manifest_hash``: over :func:`published_row` of each row,
+    so the same data gives the same hash wherever the cache lives (for a whole prepared split it
+    equals ``manifest_hash`` of those manifest rows)."""
+    return manifest_hash(published_row(r) for r in rows)
+
+
+def published_path(row: dict[str, Any]) -> str:
+    """The ``path`` a per-sample scores file publishes: ``<dataset>/<path in the prepared folder>``."""
+    if not row.get("prepared_dir"):
+        return str(row["path"])
+    return f"{row.get('dataset') or row.get('source')}/{published_row(row)['path']}"
 
 
 def subsample_frames(rows: list[dict[str, Any]], src: Source) -> list[dict[str, Any]]:
@@ -318,8 +399,9 @@ def holdout_split(rows: list[dict[str, Any]], fraction: float) -> tuple[list[dic
 
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> str:
-    """A run's split file (JSONL, absolute paths), written atomically; returns its hash."""
+    """A run's split file (JSONL; image, parsing and mask paths absolute), written atomically;
+    returns its location-independent hash (:func:`provenance_hash`)."""
     with atomic_open(path, "w", encoding="utf-8") as handle:
         for r in rows:
             handle.write(json.dumps(r, ensure_ascii=False) + "\n")
-    return manifest_hash(rows)
+    return provenance_hash(rows)

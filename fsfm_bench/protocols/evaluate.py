@@ -1,47 +1,130 @@
-"""``fsfm-bench eval``: a protocol's evaluation for a checkpoint fine-tuned elsewhere (nothing trains)."""
+"""``fsfm-bench eval``: a protocol's evaluation for a checkpoint fine-tuned elsewhere (nothing trains).
+
+Only what scoring needs is resolved: the targets, and the source validation data when the threshold
+is ``source_val_eer`` (a training source without a root does not stop an evaluation). The result
+cites the checkpoint the model was fine-tuned FROM (``checkpoint``, recorded by ``fsfm-bench run``
+in the fine-tuned file's ``meta["pretrained"]``) and the fine-tuned file itself
+(``checkpoint.finetuned``), exactly as the run's own result does, so evaluating a run's checkpoint
+again lands on that run's leaderboard row instead of a new one.
+"""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import FsfmBenchError
 from ..io import sha256_file
 
 
-def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print) -> list:
-    """Resolve the protocol's data, score its targets with ``checkpoint``, write result + leaderboard."""
+def check_device(device: str | None, key: str = "device") -> None:
+    """A ``device=`` the machine cannot honour is one clear error before anything loads."""
     import torch
 
+    if device in (None, "", "auto"):
+        return
+    try:
+        parsed = torch.device(str(device))
+    except (RuntimeError, ValueError) as exc:
+        from ..errors import UsageError
+
+        raise UsageError(f"{key}={device!r} is not a device name; use {key}=cpu, cuda or cuda:N") from exc
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise FsfmBenchError(f"{key}={device} requested but no CUDA device is available; use {key}=cpu")
+
+
+def initial_weights(meta: dict[str, Any], finetuned_sha256: str, results_dir: Path,
+                    log: Callable[[str], None]) -> dict[str, Any]:
+    """The pretrained checkpoint block ``{sha256, path, card}`` the model was fine-tuned from.
+
+    ``meta["pretrained"]`` (written by ``fsfm-bench run``) when present; for older files, the
+    ``checkpoint`` block of an earlier result scored with this very file; otherwise unknown (null).
+    """
+    given = meta.get("pretrained")
+    if isinstance(given, dict) and "sha256" in given:
+        return {"sha256": given.get("sha256"), "path": given.get("path"), "card": given.get("card")}
+    if results_dir.is_dir():
+        for path in sorted(results_dir.rglob("*.json")):
+            try:
+                block = json.loads(path.read_text(encoding="utf-8")).get("checkpoint") or {}
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(block, dict) and (block.get("finetuned") or {}).get("sha256") == finetuned_sha256 \
+                    and block.get("sha256") != finetuned_sha256:     # not an older eval that cited the file itself
+                return {"sha256": block.get("sha256"), "path": block.get("path"), "card": block.get("card")}
+    log("note: the checkpoint does not record the weights it was fine-tuned from (written before fsfm-bench "
+        "recorded them); the result cites none")
+    return {"sha256": None, "path": None, "card": None}
+
+
+def eval_splits(protocol, resolver, folder: Path):
+    """The rows eval scores: every available target, plus the source validation rows only when the
+    threshold is ``source_val_eer``; the training sources are never read (nor prepared)."""
+    from .data import eval_datasets, holdout_split, write_rows
+    from .run import Splits, _block
+    from .spec import Source
+
+    resolver.prepare(protocol, only=set(eval_datasets(protocol)))
+    block: dict[str, Any] = {}
+    val_rows: list[dict[str, Any]] = []
+    if protocol.threshold == "source_val_eer":
+        if isinstance(protocol.validation, Source):
+            val_rows, _ = resolver.rows_for(protocol.validation)
+            val_name = protocol.validation.dataset
+        else:
+            train_rows = [row for src in protocol.train for row in resolver.rows_for(src)[0]]
+            _, val_rows = holdout_split(train_rows, protocol.validation)
+            val_name = "holdout"
+        block[f"val/{val_name}"] = _block(val_rows, "val", val_name)
+    targets: dict[str, list[dict[str, Any]]] = {}
+    skipped = []
+    for tgt in protocol.targets:
+        if not resolver.available(tgt.dataset):
+            skipped.append(tgt.name)
+            continue
+        rows, _ = resolver.rows_for(tgt)
+        targets[tgt.name] = rows
+        block[f"test/{tgt.name}"] = _block(rows, "test", tgt.dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_rows(folder / "val.jsonl", [{**r, "domain": "source_val"} for r in val_rows])
+    return Splits(folder / "train.jsonl", folder / "val.jsonl", [], val_rows, targets, block, skipped)
+
+
+def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print) -> list:
+    """Resolve the data the protocol scores, score its targets with ``checkpoint``, write result + leaderboard."""
+    from ..finetune.model import read_finetuned_checkpoint
     from .data import DataResolver
-    from .run import (_backbone_block, _fmt_results, build_splits, evaluate_checkpoint, rebuild_leaderboard,
+    from .run import (_backbone_block, _fmt_results, evaluate_checkpoint, probe_backbone, rebuild_leaderboard,
                       resolve_protocols)
 
     path = Path(checkpoint).expanduser()
-    if not path.is_file():
-        raise FsfmBenchError(f"checkpoint {path} does not exist")
-    meta = torch.load(path, map_location="cpu", weights_only=True).get("meta", {})
-    if "model" not in meta:
-        raise FsfmBenchError(f"{path} is not a fine-tuned fsfm-bench checkpoint (no meta.model)")
+    check_device((cfg.get("eval") or {}).get("device"), "eval.device")
+    meta = read_finetuned_checkpoint(path)["meta"]       # one clear error for anything else
     policy = meta.get("policy")
-    if cfg.get("selection") is None and policy in ("source_val", "last", "target_oracle"):
+    default = ((cfg.get("protocol") or {}).get("selection") or {}).get("policy")
+    if cfg.get("selection") is None and policy in ("source_val", "last", "target_oracle") and policy != default:
         cfg["selection"] = policy               # the result says how this checkpoint was chosen
     protocols = resolve_protocols(cfg)
     resolver = DataResolver(cfg)
-    for note in resolver.check(protocols):
+    for note in resolver.check(protocols, evaluation_only=True):
         log(f"note: {note}")
     sha = sha256_file(path)
+    results_dir = Path(cfg["leaderboard"].get("results_dir") or "results")
+    pretrained = initial_weights(meta, sha, results_dir, log)
     bb_cfg = meta["model"]["backbone"]
-    probe = {"checkpoint": {"sha256": sha, "path": str(path), "card": None}}
-    block = _backbone_block(bb_cfg["type"], {"backbone": bb_cfg}, {})
+    # the architecture the run's result cites, from the backbone rebuilt without weights
+    probe = {**probe_backbone({**bb_cfg, "checkpoint": None}), "checkpoint": pretrained}
+    block = _backbone_block(bb_cfg["type"], {"backbone": bb_cfg}, probe)
     workdir = Path(cfg.get("work_dir") or "runs") / "eval" / sha[:12]
     outcomes = []
     for protocol in protocols:
-        resolver.prepare(protocol)
-        splits = build_splits(protocol, resolver, workdir / (protocol.variant or "") / "data", False)
+        splits = eval_splits(protocol, resolver, workdir / (protocol.variant or "") / "data")
+        for name in splits.skipped:
+            log(f"note: optional target {name} skipped (no data configured)")
         outcome = evaluate_checkpoint(protocol, splits, path, cfg, seed=seed, backbone_block=block,
-                                      pretrained=probe["checkpoint"], config_digest=None, started=time.time(),
-                                      results_dir=Path(cfg["leaderboard"].get("results_dir") or "results"), log=log)
+                                      pretrained=pretrained, config_digest=None, started=time.time(),
+                                      results_dir=results_dir, log=log)
         log(f"result: {outcome.result_path}  ({outcome.forwarded} images scored now)")
         for line in _fmt_results(outcome.results):
             log(line)

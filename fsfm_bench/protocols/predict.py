@@ -32,24 +32,41 @@ def face_crops(path: str, frames: int, detector, size: int, detect_max_side: int
     return crops, f"no face detected in {len(images)} frame(s)" if not crops else ""
 
 
+def _reason(path: str, exc: Exception) -> str:
+    """Why a file was not scored, without the path the output line already shows."""
+    text = str(exc)
+    for shown in dict.fromkeys((path, str(Path(path)), str(Path(path).expanduser()))):
+        text = text.removeprefix(f"{shown}: ")
+        for quoted in (f" '{shown}'", f' "{shown}"'):     # decoders quote it again (PIL: "image file '/x'")
+            text = text.replace(quoted, "")
+    return text if isinstance(exc, FsfmBenchError) else f"cannot be read ({type(exc).__name__}: {text})"
+
+
 def predict_files(checkpoint: str, files: list[str], frames: int = 8, detector: str = "dlib_hog",
                   device: str | None = None, detect_max_side: int | None = 1920
                   ) -> Iterator[tuple[str, float | None, str]]:
-    """Yield (file, score or None, reason) for every file, in order."""
+    """Yield (file, score or None, reason) for every file, in order; a file that cannot be read
+    or holds no face gets a reason (without its path) and the next file is scored."""
     from ..finetune.datasets import eval_preprocess
     from ..finetune.model import load_finetuned
     from ..plugins import get
+    from .evaluate import check_device
 
+    check_device(device)
     model, meta = load_finetuned(checkpoint)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device in (None, "", "auto"):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
     size = int(meta.get("img_size") or 224)
     det = get("detectors", detector)()
     for path in files:
+        if Path(path).is_dir():
+            yield path, None, "is a directory; pass image or video files"
+            continue
         try:
             crops, reason = face_crops(path, int(frames), det, size, detect_max_side)
-        except FsfmBenchError as exc:
-            yield path, None, str(exc)
+        except (FsfmBenchError, OSError, RuntimeError, ValueError) as exc:    # this file only: the next is scored
+            yield path, None, _reason(path, exc)
             continue
         if not crops:
             yield path, None, reason

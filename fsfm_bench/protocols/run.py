@@ -15,6 +15,7 @@ same command twice reuses the folder, so a finished run is skipped and an interr
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..errors import FsfmBenchError, UsageError
+from ..errors import FsfmBenchError, UsageError, did_you_mean
 from ..io import atomic_write_json, sha256_file, sha256_json
 from .data import DataResolver, cache_dir, holdout_split, write_rows
 from .spec import POLICIES, POLICY_LABELS, Protocol, Source, variants
@@ -38,7 +39,8 @@ def resolve_protocols(cfg: dict[str, Any]) -> list[Protocol]:
         data["variant"] = cfg["target"]
     if cfg.get("selection") is not None:
         if cfg["selection"] not in POLICIES:
-            raise UsageError(f"selection={cfg['selection']!r}: use one of {', '.join(POLICIES)}")
+            raise UsageError(f"selection={cfg['selection']!r}: use one of {', '.join(POLICIES)}."
+                             + did_you_mean(str(cfg["selection"]), POLICIES))
         data["selection"]["policy"] = cfg["selection"]
         if cfg["selection"] == "target_oracle" and cfg.get("threshold") is None and \
                 data["selection"].get("oracle_threshold"):
@@ -66,6 +68,7 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
     key = sha256_json({"config": config_hash(pcfg), "manifest": prepared.manifest_sha256})[:16]
     work_dir = cache_dir(cfg) / "pretrain" / f"{spec['recipe']}-{key}"
     pcfg["work_dir"] = str(work_dir)
+    pcfg["log_level"] = os.environ.get("FSFM_BENCH_LOG_LEVEL", "ERROR")   # as the fine-tuning Runner
     export = work_dir / "export"
     ckpts = sorted(export.glob("*.pth")) if export.is_dir() else []
     if ckpts:
@@ -91,6 +94,9 @@ def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+RANDOM_INIT = "random-init"      # variant of a row whose backbone has released weights it did not load
+
+
 def backbone_config(cfg: dict[str, Any], protocol: Protocol, resolver: DataResolver, log: Log) -> dict[str, Any]:
     """The backbone section for the model: checkpoint resolved, the recipe's drop path and size."""
     bb = copy.deepcopy(cfg["backbone"])
@@ -100,8 +106,12 @@ def backbone_config(cfg: dict[str, Any], protocol: Protocol, resolver: DataResol
         bb.pop("arch", None)            # the card beside the exported encoder says its architecture
     bb["checkpoint"] = ckpt
     if ckpt in (None, ""):
-        log(f"note: backbone {bb.get('type')} has no checkpoint: fine-tuning from random initialisation "
-            f"(pass checkpoint=default for its released weights, or checkpoint=PATH)")
+        from ..checkpoints.cards import list_cards
+
+        released = ":" not in str(bb.get("type")) and list_cards(str(bb.get("type")))
+        how = "pass checkpoint=default for its released weights, or checkpoint=PATH" if released else \
+            "it has no released weights; pass checkpoint=PATH for your own"
+        log(f"note: backbone {bb.get('type')} has no checkpoint: fine-tuning from random initialisation ({how})")
     ft = cfg["finetune"]
     bb["drop_path_rate"] = float(ft.get("drop_path", 0.0))
     bb["img_size"] = int(ft["img_size"])
@@ -161,9 +171,9 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _block(rows: list[dict[str, Any]], role: str, dataset: str) -> dict[str, Any]:
-    from ..data.manifest import manifest_hash
+    from .data import provenance_hash
 
-    return {"role": role, "dataset": dataset, "manifest_hash": manifest_hash(rows), "counts": _counts(rows)}
+    return {"role": role, "dataset": dataset, "manifest_hash": provenance_hash(rows), "counts": _counts(rows)}
 
 
 def build_splits(protocol: Protocol, resolver: DataResolver, folder: Path, with_targets_in_val: bool) -> Splits:
@@ -232,7 +242,9 @@ def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[d
 
 
 def _scores_frame(split: str, target: str, rows: list[dict[str, Any]], scores) -> pd.DataFrame:
-    return pd.DataFrame({"split": split, "target": target, "path": [r["path"] for r in rows],
+    from .data import published_path
+
+    return pd.DataFrame({"split": split, "target": target, "path": [published_path(r) for r in rows],
                          "video_id": [f"{r.get('source', '')}/{r['video_id']}" for r in rows],
                          "label": [int(r["label"]) for r in rows], "score": scores})
 
@@ -243,6 +255,7 @@ class SeedOutcome:
     results: dict[str, Any]
     forwarded: int
     checkpoint: Path
+    total: int = 0          # images the evaluation needed (forwarded now or read from the score cache)
 
 
 def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cfg: dict[str, Any], *,
@@ -265,12 +278,14 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
         for r in rows:
             unique.setdefault(r["path"], r)
     scored, forwarded = score_rows(model, meta, checkpoint_sha256, list(unique.values()), cfg)
+    total = len(unique)
     by_path = dict(zip(unique, scored))
     frames = [_scores_frame("test", name, rows, [by_path[r["path"]] for r in rows])
               for name, rows in splits.targets.items()]
     if protocol.threshold == "source_val_eer":
         scores, n = score_rows(model, meta, checkpoint_sha256, splits.val_rows, cfg)
         forwarded += n
+        total += len(splits.val_rows)
         frames.append(_scores_frame("val", "source_val", splits.val_rows, scores))
     table = pd.concat(frames, ignore_index=True)
     ev = cfg["eval"]
@@ -298,7 +313,16 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
             finetuned={"path": str(checkpoint), "sha256": checkpoint_sha256}, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
             metrics=list(protocol.metrics))
         path = write_result(result, results_dir, scores=table)
-    return SeedOutcome(path, results, forwarded, checkpoint)
+    return SeedOutcome(path, results, forwarded, checkpoint, total)
+
+
+def _scored_note(forwarded: int, total: int) -> str:
+    """How much of the evaluation ran now: all, part (resumed or partly cached), or none (cached)."""
+    if forwarded >= total:
+        return f"{forwarded} images scored now"
+    if forwarded == 0:
+        return f"all {total} image scores from the score cache"
+    return f"{forwarded} of {total} images scored now, the rest from the score cache"
 
 
 def _fmt_results(results: dict[str, Any]) -> list[str]:
@@ -376,7 +400,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
             mcfg = model_config(cfg, protocol, bb, probe)
             meta = {"model": {**copy.deepcopy(mcfg), "backbone": {**bb, "checkpoint": None, **probe["arch_kwargs"]}},
                     "img_size": int(cfg["finetune"]["img_size"]), "protocol": protocol.ref,
-                    "config_sha256": digest}
+                    "config_sha256": digest, "pretrained": probe["checkpoint"]}   # eval cites the initial weights
             for seed in protocol.seeds:
                 seed_started = time.time()
                 sdir = vdir / f"seed{seed}"
@@ -405,7 +429,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                                               config_digest=digest, results_dir=results_dir,
                                               started=seed_started, log=log,
                                               train_wall_time_s=_train_wall_time(sdir))
-                log(f"result: {outcome.result_path}  ({outcome.forwarded} images scored now, the rest from cache)")
+                log(f"result: {outcome.result_path}  ({_scored_note(outcome.forwarded, outcome.total)})")
                 for line in _fmt_results(outcome.results):
                     log(line)
                 outcomes.append(outcome)
@@ -470,6 +494,11 @@ def _backbone_block(name: str, cfg: dict[str, Any], probe: dict[str, Any]) -> di
         block = {"name": name, "plugin": entry.plugin.name, "distribution": entry.plugin.distribution,
                  "version": entry.plugin.version}
     block["variant"] = cfg["backbone"].get("variant")
+    if ":" not in name and not (probe["checkpoint"].get("sha256") or probe["checkpoint"].get("path")):
+        from ..checkpoints.cards import list_cards
+
+        if list_cards(name):      # a backbone with released weights, run without them: say so in the row
+            block["variant"] = "+".join(filter(None, [block["variant"], RANDOM_INIT]))
     if probe.get("arch"):
         block["arch"] = probe["arch"]
     block["architecture"] = probe.get("architecture")

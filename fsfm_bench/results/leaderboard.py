@@ -140,7 +140,9 @@ def _run_label(res: dict[str, Any]) -> str:
 RUN_ONLY_KEYS = ("seed", "seeds", "*.seed", "*.seeds", "work_dir", "*.work_dir", "*num_workers", "device",
                  "*.device", "leaderboard.*", "cache_dir", "*.cache_dir", "*.chunk_batches", "*.log_interval",
                  "data.roots", "data.roots.*", "data.prepared", "data.prepared.*", "results_dir",
-                 "*.results_dir", "resume", "launcher")
+                 "*.results_dir", "resume", "launcher",
+                 # prose that documents a protocol or a card, not a setting of the run
+                 "*.title", "*.description", "*.paper_ref", "*.notes")
 MAX_DIFF_KEYS = 3
 
 
