@@ -24,6 +24,9 @@ def test_demo_command_end_to_end_reduced(tmp_path, capsys):
     result = read_result(result_path)
     pretrained = list((tmp_path / "cache" / "pretrain").glob("*/export/*.pth"))
     assert len(pretrained) == 1 and result["checkpoint"]["sha256"] is not None
+    # the tiny encoder is not a ViT-B: the result cites its real sizes, not the timm name it was built from
+    assert result["backbone"].get("arch") is None
+    assert result["backbone"]["architecture"]["embed_dim"] == 64 and result["backbone"]["architecture"]["depth"] == 2
     test = result["data"]["test/unseen"]["counts"]
     train = result["data"]["train/demo"]["counts"]
     assert test["real"] > 0 and test["fake"] > 0 and train["fake"] > 0

@@ -141,8 +141,26 @@ def probe_backbone(bb: dict[str, Any]) -> dict[str, Any]:
             "params": int(sum(p.numel() for p in module.parameters())),
             "checkpoint": {"sha256": info.get("sha256"), "path": info.get("path") or (str(ckpt) if ckpt else None),
                            "card": info.get("card")},
-            "arch": getattr(getattr(module, "vit", None), "default_cfg", {}).get("architecture")
-            if hasattr(module, "vit") else None}
+            "arch": _named_arch(module, arch_kwargs)}
+
+
+def _named_arch(module, arch_kwargs: dict[str, Any]) -> str | None:
+    """The timm architecture name a result may cite: None when the built model's width, depth or
+    heads differ from that name's (the demo's tiny encoder is built from a ViT-B name with other
+    sizes; ``architecture`` then carries the real ones)."""
+    import timm
+    import torch
+
+    name = getattr(getattr(module, "vit", None), "default_cfg", {}).get("architecture")
+    if not name or not arch_kwargs:
+        return name
+    try:
+        with torch.device("meta"):             # shapes only: no memory, ~0.2 s even for ViT-L
+            ref = timm.create_model(name, pretrained=False)
+    except Exception:  # noqa: BLE001 - a name timm cannot build here is cited as the model says it
+        return name
+    named = {"embed_dim": int(ref.embed_dim), "depth": len(ref.blocks), "num_heads": int(ref.blocks[0].attn.num_heads)}
+    return name if named == arch_kwargs else None
 
 
 def model_config(cfg: dict[str, Any], protocol: Protocol, bb: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
