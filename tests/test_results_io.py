@@ -159,6 +159,9 @@ def test_rescore_rejects_unknown_key(tmp_path, capsys):
     path = write_result(make_result(scores, n_resamples=0), tmp_path, scores=scores)
     assert cli_main(["rescore", str(path), "granulrity=frame"]) == 2
     assert "Did you mean: granularity" in capsys.readouterr().err
+    # out= names a folder (the result gets its unique name there): a .json path is refused up front
+    assert cli_main(["rescore", str(path), f"out={tmp_path / 'new.json'}"]) == 2
+    assert "must be a folder" in capsys.readouterr().err and not (tmp_path / "new.json").exists()
 
 
 # --- paper-reported numbers ------------------------------------------------------------------------

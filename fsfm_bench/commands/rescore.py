@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ..config import bool_option
 from ..errors import UsageError, did_you_mean
@@ -38,6 +39,11 @@ def _check_values(opts: dict) -> None:
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 < c < 1:
             raise UsageError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {c!r}")
     bool_option(opts, "json")
+    if "out" in opts:
+        out = Path(str(opts["out"]))
+        if out.suffix.lower() == ".json" or out.is_file():
+            raise UsageError(f"out={out} must be a folder: the new result gets its own unique "
+                             "result_*.json name there, beside its scores")
 
 
 def rescore(result_path: str, opts: dict) -> tuple[dict, dict, dict]:
@@ -73,7 +79,6 @@ def rescore(result_path: str, opts: dict) -> tuple[dict, dict, dict]:
 
 def main(args: argparse.Namespace) -> int:
     import os
-    from pathlib import Path
 
     from ..config import parse_overrides
     from ..results import new_result_from
