@@ -62,7 +62,7 @@ def eval_splits(protocol, resolver, folder: Path):
     """The rows eval scores: every available target, plus the source validation rows only when the
     threshold is ``source_val_eer``; the training sources are never read (nor prepared)."""
     from .data import eval_datasets, holdout_split, write_rows
-    from .run import Splits, _block
+    from .run import Splits, _block, target_rows
     from .spec import Source
 
     resolver.prepare(protocol, only=set(eval_datasets(protocol)))
@@ -77,15 +77,7 @@ def eval_splits(protocol, resolver, folder: Path):
             _, val_rows = holdout_split(train_rows, protocol.validation)
             val_name = "holdout"
         block[f"val/{val_name}"] = _block(val_rows, "val", val_name)
-    targets: dict[str, list[dict[str, Any]]] = {}
-    skipped = []
-    for tgt in protocol.targets:
-        if not resolver.available(tgt.dataset):
-            skipped.append(tgt.name)
-            continue
-        rows, _ = resolver.rows_for(tgt)
-        targets[tgt.name] = rows
-        block[f"test/{tgt.name}"] = _block(rows, "test", tgt.dataset)
+    targets, skipped = target_rows(protocol, resolver, block)
     folder.mkdir(parents=True, exist_ok=True)
     write_rows(folder / "val.jsonl", [{**r, "domain": "source_val"} for r in val_rows])
     return Splits(folder / "train.jsonl", folder / "val.jsonl", [], val_rows, targets, block, skipped)

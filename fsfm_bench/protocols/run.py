@@ -194,6 +194,21 @@ def _block(rows: list[dict[str, Any]], role: str, dataset: str) -> dict[str, Any
     return {"role": role, "dataset": dataset, "manifest_hash": provenance_hash(rows), "counts": _counts(rows)}
 
 
+def target_rows(protocol: Protocol, resolver: DataResolver, block: dict[str, Any]
+                ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """Each available target's rows (their provenance added to ``block``) and the skipped optional ones."""
+    targets: dict[str, list[dict[str, Any]]] = {}
+    skipped = []
+    for tgt in protocol.targets:
+        if not resolver.available(tgt.dataset):
+            skipped.append(tgt.name)
+            continue
+        rows, _ = resolver.rows_for(tgt)
+        targets[tgt.name] = rows
+        block[f"test/{tgt.name}"] = _block(rows, "test", tgt.dataset)
+    return targets, skipped
+
+
 def build_splits(protocol: Protocol, resolver: DataResolver, folder: Path, with_targets_in_val: bool) -> Splits:
     """The train/validation split files of one variant, and each target's rows."""
     train_rows: list[dict[str, Any]] = []
@@ -209,15 +224,7 @@ def build_splits(protocol: Protocol, resolver: DataResolver, folder: Path, with_
         train_rows, val_rows = holdout_split(train_rows, protocol.validation)
         val_name = "holdout"
     block[f"val/{val_name}"] = _block(val_rows, "val", val_name)
-    targets: dict[str, list[dict[str, Any]]] = {}
-    skipped = []
-    for tgt in protocol.targets:
-        if not resolver.available(tgt.dataset):
-            skipped.append(tgt.name)
-            continue
-        rows, _ = resolver.rows_for(tgt)
-        targets[tgt.name] = rows
-        block[f"test/{tgt.name}"] = _block(rows, "test", tgt.dataset)
+    targets, skipped = target_rows(protocol, resolver, block)
     train = [{**r, "domain": "train"} for r in train_rows]
     val = [{**r, "domain": "source_val"} for r in val_rows]
     if with_targets_in_val:
