@@ -153,6 +153,10 @@ def test_weights_list(capsys):
     out = capsys.readouterr().out
     for c in list_cards():
         assert c.name in out
+    # the normalisation each card declares is shown, named when it is a common one
+    line = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip()}
+    assert " imagenet " in line["mae_vit_b16_in1k"] and " clip " in line["farl_vit_b16_ep16"]
+    assert "0.548,0.423,0.365 / 0.279,0.244,0.235" in line["fsvfm_vit_b16_vf2_600e"]
     assert cli(["weights", "list", "--json", "backbone=fsfm"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {d["backbone"] for d in data} == {"fsfm"} and len(data) == 5

@@ -65,16 +65,34 @@ def _list(options: dict[str, Any], as_json: bool) -> int:
     if as_json:
         print(json.dumps([c.data for c in cards], indent=2))
         return 0
-    rows = [("NAME", "BACKBONE", "ARCH", "SIZE", "SHA256", "LICENCE", "SOURCE")]
+    rows = [("NAME", "BACKBONE", "ARCH", "SIZE", "MEAN / STD", "SHA256", "LICENCE", "SOURCE")]
     for c in cards:
         rows.append((c.name + (" *" if c.default else ""), c.backbone, c.arch, str(c.input_size),
-                     c.sha256[:12] if c.sha256 else "-", c.licence.split(" ")[0],
+                     _mean_std_label(c.mean_std), c.sha256[:12] if c.sha256 else "-", c.licence.split(" ")[0],
                      c.source or "by hand: see card"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(f"{v:<{w}}" for v, w in zip(r, widths)) + "  " + r[-1])
     print("\n* = the backbone's checkpoint=default. SHA256 '-' = not recorded yet (verify a download and add it).")
     return 0
+
+
+NAMED_NORMALISATIONS = {
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
+    "0.5": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+}
+
+
+def _mean_std_label(mean_std) -> str:
+    """A short name for a common normalisation, else the numbers (3 decimals); '-' when the card has none
+    (the file beside the checkpoint, e.g. FSFM's pretrain_ds_mean_std.txt, then decides)."""
+    if not mean_std:
+        return "-"
+    for name, (m, s) in NAMED_NORMALISATIONS.items():
+        if all(abs(a - b) < 1e-4 for a, b in zip(mean_std[0] + mean_std[1], m + s)):
+            return name
+    return ",".join(f"{v:.3f}" for v in mean_std[0]) + " / " + ",".join(f"{v:.3f}" for v in mean_std[1])
 
 
 def _pick_card(path: Path, sha: str, options: dict[str, Any]):
