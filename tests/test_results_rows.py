@@ -153,3 +153,17 @@ def test_reported_rows_name_registered_backbones():
     names = {r["paper_name"]: r["backbone"] for r in cdfd["rows"]}
     assert names["Xception"] == "xception" and names["EfficientNet-B4"] == "efficientnet_b4"
     assert names["ViT-B (Scratch)"] == "vit_scratch" and names["ViT-B"] == "supervised"
+
+
+def test_results_on_other_data_are_not_seeds_of_one_row(tmp_path):
+    """Same recipe and init, but one result scored another release of a target (its manifest hash
+    differs): two rows, each naming its data, instead of a mean over different test sets."""
+    a0, a1, other = _result(0.70, seed=0), _result(0.80, seed=1), _result(0.90, seed=2)
+    key = next(k for k in other["data"] if k.startswith("test/"))
+    other["data"][key]["manifest_hash"] = "f" * 64
+    _write([a0, a1, other], tmp_path / "res")
+    lb.build(tmp_path / "res", tmp_path / "lb", figures=False, reported=False)
+    rows = [line for line in _section(tmp_path / "lb").splitlines() if line.startswith("| fsfm | reproduced")]
+    assert len(rows) == 2, rows
+    assert sum("(n=2)" in r for r in rows) == 1 and all("(data " in r for r in rows)
+    assert {lb.data_fingerprint(a0), lb.data_fingerprint(other)} == {r.split("(data ")[1][:8] for r in rows}

@@ -180,7 +180,14 @@ def _group_key(res: dict[str, Any]) -> tuple:
     pre = _preprocessing(res)
     return (protocol_ref(res), backbone_label(res["backbone"]), res["selection_policy"],
             res["threshold_source"], res["checkpoint"].get("sha256"),
-            tuple(sorted((k, str(v)) for k, v in pre.items())), _run_label(res), sha256_json(recipe(res)))
+            tuple(sorted((k, str(v)) for k, v in pre.items())), _run_label(res), sha256_json(recipe(res)),
+            data_fingerprint(res))
+
+
+def data_fingerprint(res: dict[str, Any]) -> str:
+    """The data a result used, as the manifest hashes of its splits: results on other data (another
+    release, other frames prepared) are never seeds of one row."""
+    return sha256_json(sorted((k, v.get("manifest_hash")) for k, v in (res.get("data") or {}).items()))[:8]
 
 
 def _created(it: Loaded) -> tuple:
@@ -214,13 +221,19 @@ def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
     """Long frame, one row per (run group, target, granularity, metric): mean/std/n over seeds.
 
     A run group is one protocol, backbone, initial checkpoint, recipe (config without run-only
-    keys), selection, threshold source, preprocessing and label. Within a group a same-seed rerun
+    keys), data (manifest hashes), selection, threshold source, preprocessing and label. Within a group a same-seed rerun
     supersedes the earlier result (listed in the ``superseded`` column); another recipe is another
     group, labelled ``config <hash8>: <differing keys>``."""
     groups: dict[tuple, list[Loaded]] = {}
     for item in loaded:
         groups.setdefault(_group_key(item.result), []).append(item)
     notes = _config_notes(groups)
+    data_variants: dict[tuple, set[str]] = {}
+    for key in groups:
+        data_variants.setdefault(key[:8], set()).add(key[8])
+    for key in groups:                  # same recipe on other data: say which data each row used
+        if len(data_variants[key[:8]]) > 1:
+            notes[key] = " · ".join(filter(None, [notes.get(key), f"data {key[8]}"]))
     rows = []
     for key, items in groups.items():
         # a rerun of the same seed and recipe supersedes the earlier result instead of counting as a new seed
