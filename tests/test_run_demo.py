@@ -36,11 +36,12 @@ def test_demo_command_end_to_end_reduced(tmp_path, capsys):
     rows = [json.loads(line) for line in (tmp_path / "runs").rglob("train.jsonl").__next__().read_text().splitlines()]
     train_fakes = {r["manipulation"] for r in rows if r["label"] == 1}
     scores = (tmp_path / "results" / result["scores_file"]).read_text().splitlines()
-    assert len(scores) == 1 + test["frames"]
+    val = result["data"]["val/demo"]["counts"]
+    assert len(scores) == 1 + test["frames"] + val["frames"]       # the targets and the source validation
     assert (tmp_path / "leaderboards" / "demo_v1" / "leaderboard.md").is_file()
     assert train_fakes and not train_fakes & {"face_swap", "print_attack", "replay_attack"}
 
     assert main(args) == 0                           # again: cached pretraining, training and scores
     out = capsys.readouterr().out
     assert "pretrained encoder (cached)" in out and "already finished" in out
-    assert f"(all {test['frames']} image scores from the score cache)" in out
+    assert f"(all {test['frames'] + val['frames']} image scores from the score cache)" in out

@@ -30,7 +30,8 @@ def test_run_writes_result_leaderboard_and_rerun_uses_cached_scores(tmp_path, mo
     assert result["data"]["test/unseen"]["counts"] == {"frames": 24, "videos": 8, "real": 12, "fake": 12}
     auc = result["results"]["unseen"]["frame"]["auc"]["value"]
     assert auc > 0.9, f"the red cue should be learnt, got AUC {auc}"
-    assert first[0].forwarded == 24
+    val_frames = next(v["counts"]["frames"] for k, v in result["data"].items() if k.startswith("val/"))
+    assert first[0].forwarded == first[0].total == 24 + val_frames      # targets + source validation, once
     board = Path(cfg["leaderboard"]["dir"]) / "demo_v1" / "leaderboard.md"
     assert board.is_file() and "source_val" in board.read_text()
     run_dirs = list((tmp_path / "runs" / "demo@1").glob("*/*"))
@@ -164,3 +165,27 @@ def test_a_backbone_run_without_its_released_weights_is_labelled_random_init(tmp
         assert result["checkpoint"]["sha256"] is None
         variants[name] = result["backbone"]["variant"]
     assert variants == {"mae": "random-init", "vit_scratch": None}
+
+
+def test_every_result_can_be_rescored_at_the_source_val_eer_threshold(tmp_path, capsys):
+    """demo@1 thresholds at 0.5, but its scores file carries the source validation scores too, so
+    the classical dev-set threshold is one `rescore` away (no forward pass)."""
+    from fsfm_bench import metrics as M
+    from fsfm_bench.cli import main as cli_main
+    from fsfm_bench.results import compute_metrics, read_scores, scores_path
+
+    data = make_prepared(tmp_path / "data")
+    cfg = synth_config(tmp_path, data, epochs=1, warmup_epochs=0)
+    (outcome,) = run(cfg, log=lambda s: None, progress=False)
+    result = read_result(outcome.result_path)
+    assert result["threshold_source"] == "fixed_0.5"
+    scores = read_scores(scores_path(result, outcome.result_path))
+    val = scores[scores.split == "val"]
+    val_counts = next(v["counts"] for k, v in result["data"].items() if k.startswith("val/"))
+    assert len(val) == val_counts["frames"] > 0 and set(val.label) == {0, 1}
+    block = compute_metrics(scores, ["hter"], granularities=["frame"], threshold_source="source_val_eer",
+                            n_resamples=0)
+    assert block["unseen"]["frame"]["hter"]["threshold"] == pytest.approx(M.eer(val.label, val.score).threshold)
+    assert cli_main(["rescore", str(outcome.result_path), "threshold_source=source_val_eer", "bootstrap=0"]) == 0
+    out = capsys.readouterr().out
+    assert "hter=" in out or "balanced_acc=" in out

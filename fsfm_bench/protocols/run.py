@@ -288,7 +288,7 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
                         config_digest: str, results_dir: Path | None, started: float, log: Log,
                         extra_data: dict[str, Any] | None = None,
                         train_wall_time_s: float | None = None) -> SeedOutcome:
-    """Score the targets (and the source validation rows when the threshold needs them) with one
+    """Score the targets (and the source validation rows, which any threshold policy may use later) with one
     fine-tuned checkpoint, compute the metrics and write the result with its scores."""
     from ..finetune.model import load_finetuned
     from ..results import build_result, compute_metrics, write_result
@@ -307,7 +307,9 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
     by_path = dict(zip(unique, scored))
     frames = [_scores_frame("test", name, rows, [by_path[r["path"]] for r in rows])
               for name, rows in splits.targets.items()]
-    if protocol.threshold == "source_val_eer":
+    # the source validation rows are scored whenever the run has them (not only for a
+    # source_val_eer protocol), so `rescore threshold_source=source_val_eer` works on every result
+    if splits.val_rows:
         scores, n = score_rows(model, meta, checkpoint_sha256, splits.val_rows, cfg)
         forwarded += n
         total += len(splits.val_rows)
