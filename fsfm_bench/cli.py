@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CONFIG_COMMANDS = ("run", "eval", "pretrain", "config")     # the commands --print-config applies to
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -128,6 +131,11 @@ def _dispatch(argv: list[str], debug: bool) -> int:
     if name not in COMMANDS:
         raise UsageError(f"unknown command {name!r}." + did_you_mean(name, COMMANDS)
                          + " See `fsfm-bench --help`.")
+    from . import config
+
+    if config.PRINT_AND_EXIT and name not in CONFIG_COMMANDS:
+        raise UsageError(f"--print-config applies to the commands that compose a config "
+                         f"({', '.join(CONFIG_COMMANDS)}); `{name}` has none, so nothing was run")
     module = importlib.import_module(COMMANDS[name][0])
     parser = _Parser(prog=f"fsfm-bench {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)

@@ -49,6 +49,15 @@ def test_options_may_sit_between_key_value_words(capsys):
     assert "seeds:\n- 0\n- 1\n" in out
 
 
+def test_print_config_only_where_a_config_is_composed(capsys):
+    """`--print-config data verify ...` used to run the verification; `config` alone printed {}."""
+    code, out, err = _run(["--print-config", "data", "verify", "dataset=demo"], capsys)
+    assert code == 2 and out == ""
+    assert "`data` has none, so nothing was run" in _one_clear_line(err)
+    code, out, err = _run(["config"], capsys)
+    assert code == 2 and "protocol=P and/or backbone=B" in _one_clear_line(err) and out == ""
+
+
 def test_closed_pipe_stops_quietly(monkeypatch, capsys):
     """`fsfm-bench ls backbones | head -1`: no BrokenPipeError traceback, exit 141 like `ls | head`."""
     class ClosedPipe:

@@ -18,6 +18,11 @@ def main(args: argparse.Namespace) -> int:
 
     options = parse_overrides(args.options)
     selectors = {k: options.pop(k) for k in ("protocol", "backbone", "recipe") if k in options}
+    if not selectors:
+        from ..errors import UsageError
+
+        raise UsageError("name what to compose: protocol=P and/or backbone=B (recipe=R optional), "
+                         "e.g. `fsfm-bench config protocol=cdfd backbone=fsfm`")
     config.PRINT_AND_EXIT = False      # this command prints anyway
     cfg = compose(**selectors, overrides=options)
     print_config(cfg)
