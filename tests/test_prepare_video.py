@@ -65,3 +65,16 @@ def test_truncated_video_gives_partial_frames_or_clear_error(tmp_path):
         # what decoded is a strict subset; what did not is listed with a reason
         assert len(out.frames) == len(out.indices) and len(out.frames) >= 1
         assert set(out.indices) | set(out.failed) == set(sample_indices(out.total, 6))
+
+
+def test_decord_errors_read_as_a_reason_not_a_cpp_check():
+    """decord's C++ check text (time, source path, expression) is cut down to its trailing reason."""
+    from fsfm_bench.data.video import _short
+
+    raw = RuntimeError('[22:05:25] /github/workspace/src/video/ffmpeg/filter_graph.cc:61: Check failed: '
+                       'avfilter_graph_create_filter(&buffersrc_ctx_, buffersrc, "in", args, __null, '
+                       'filter_graph_.get()) >= 0 (-22 vs. 0) Cannot create buffer source')
+    assert _short(raw) == "Cannot create buffer source"
+    assert _short(RuntimeError("[10:00:00] /src/x.cc:12: ERROR opening: bad header")) == "ERROR opening: bad header"
+    long = _short(RuntimeError("word " * 100), limit=30)
+    assert long.endswith(" …") and len(long) <= 32 and "wor …" not in long

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def read_sampled_frames(path: str | os.PathLike, num_frames: int, reader: str = 
 
 def _read_decord(path: str, num: int, frame_range=None) -> SampledFrames:
     import decord
+    import decord.logging
+
+    decord.logging.set_level(decord.logging.QUIET)   # FFmpeg's own lines on stderr: our error says it
 
     try:
         vr = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
@@ -208,6 +212,18 @@ def _check_wanted(path: str, wanted: list[int], total: int, frame_range) -> None
         raise VideoReadError(f"{path}: frame range {frame_range} selects no frame of {total}")
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+def _short(exc: BaseException, limit: int = 200) -> str:
+    """The reason in a library's error, without decord's C++ check noise, cut at a word boundary.
+
+    decord reports ``[hh:mm:ss] /src/...cc:61: Check failed: <expr> (-22 vs. 0) Cannot create
+    buffer source``: only the trailing sentence says anything to a user.
+    """
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    check = re.search(r"Check failed: .*?\(-?\d+ vs\. -?\d+\)\s*(.*)$", text)
+    if check:
+        text = check.group(1) or "its decoder could not be set up"
+    text = re.sub(r"^\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " …"
+    return text
