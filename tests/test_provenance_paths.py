@@ -90,7 +90,8 @@ def test_same_data_in_two_cache_roots_gives_the_same_published_provenance(tmp_pa
     assert a["data"]["test/unseen"]["manifest_hash"] == manifest_hash([r for r in manifest if r["split"] == "test"])
     # per-sample scores publish "<dataset>/<path in the prepared folder>", never a local path
     paths_a, paths_b = scores[0]["path"].tolist(), scores[1]["path"].tolist()
-    assert paths_a == paths_b and len(paths_a) == 2 * 2 * 2
+    assert paths_a == paths_b
+    assert (scores[0]["split"] == "test").sum() == 2 * 2 * 2       # plus the source validation rows
     assert paths_a[0] == "synth/images/test_0_0/0.png"
     assert not any(str(tmp_path) in p for p in paths_a)
     # the run's own split file: image and parsing paths both absolute, in the same prepared copy
