@@ -28,7 +28,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -175,13 +175,26 @@ def _diff_text(ref: dict[str, Any], other: dict[str, Any]) -> str:
     return text + (", …" if len(keys) > MAX_DIFF_KEYS else "")
 
 
-def _group_key(res: dict[str, Any]) -> tuple:
-    """Runs with the same key are seeds of one row; the recipe hash keeps tuned reruns apart."""
+class GroupKey(NamedTuple):
+    """What makes results seeds of one leaderboard row (its ``group_id`` hashes these fields)."""
+
+    protocol: str
+    backbone: str
+    selection_policy: str
+    threshold_source: str
+    checkpoint_sha256: str | None
+    preprocessing: tuple
+    label: str
+    recipe: str             # hash of the config without run-only keys: tuned reruns stay apart
+    data: str               # data_fingerprint: results on other data stay apart
+
+
+def _group_key(res: dict[str, Any]) -> GroupKey:
     pre = _preprocessing(res)
-    return (protocol_ref(res), backbone_label(res["backbone"]), res["selection_policy"],
-            res["threshold_source"], res["checkpoint"].get("sha256"),
-            tuple(sorted((k, str(v)) for k, v in pre.items())), _run_label(res), sha256_json(recipe(res)),
-            data_fingerprint(res))
+    return GroupKey(protocol_ref(res), backbone_label(res["backbone"]), res["selection_policy"],
+                    res["threshold_source"], res["checkpoint"].get("sha256"),
+                    tuple(sorted((k, str(v)) for k, v in pre.items())), _run_label(res),
+                    sha256_json(recipe(res)), data_fingerprint(res))
 
 
 def data_fingerprint(res: dict[str, Any]) -> str:
@@ -194,26 +207,33 @@ def _created(it: Loaded) -> tuple:
     return (it.result.get("created_at") or "", it.result["run_id"])
 
 
-def _config_notes(groups: dict[tuple, list[Loaded]]) -> dict[tuple, str]:
-    """``config <hash8>[: differing keys]`` per group, where a protocol/backbone has several recipes.
+def _group_notes(groups: dict[GroupKey, list[Loaded]]) -> dict[GroupKey, str]:
+    """What tells a group apart from the other groups of its protocol and backbone.
 
-    The reference is the recipe with the most results (ties: the one run first); other recipes
-    list the keys where they differ from it."""
+    ``config <hash8>[: differing keys]`` where there are several recipes: the reference is the
+    recipe with the most results (ties: the one run first), other recipes list the keys where they
+    differ from it. `` · data <fingerprint>`` where one recipe ran on several data."""
     by_pb: dict[tuple, dict[str, list[Loaded]]] = {}
+    data_variants: dict[GroupKey, set[str]] = {}
     for key, items in groups.items():
-        by_pb.setdefault(key[:2], {}).setdefault(key[7], []).extend(items)
+        by_pb.setdefault((key.protocol, key.backbone), {}).setdefault(key.recipe, []).extend(items)
+        data_variants.setdefault(key._replace(data=""), set()).add(key.data)
     notes = {}
     for key, items in groups.items():
-        recipes = by_pb[key[:2]]
-        if len(recipes) < 2:
-            continue
-        ref_hash = min(recipes, key=lambda h: (-len(recipes[h]), min(_created(it) for it in recipes[h])))
-        first = min(items, key=lambda it: (it.result["seeds"]["seed"], _created(it)))
-        note = f"config {first.result['config_hash'][:8]}"
-        if key[7] != ref_hash:
-            diff = _diff_text(recipe(recipes[ref_hash][0].result), recipe(first.result))
-            note += f": {diff}" if diff else ""
-        notes[key] = note
+        parts = []
+        recipes = by_pb[(key.protocol, key.backbone)]
+        if len(recipes) > 1:
+            ref_hash = min(recipes, key=lambda h: (-len(recipes[h]), min(_created(it) for it in recipes[h])))
+            first = min(items, key=lambda it: (it.result["seeds"]["seed"], _created(it)))
+            note = f"config {first.result['config_hash'][:8]}"
+            if key.recipe != ref_hash:
+                diff = _diff_text(recipe(recipes[ref_hash][0].result), recipe(first.result))
+                note += f": {diff}" if diff else ""
+            parts.append(note)
+        if len(data_variants[key._replace(data="")]) > 1:
+            parts.append(f"data {key.data}")
+        if parts:
+            notes[key] = " · ".join(parts)
     return notes
 
 
@@ -224,16 +244,10 @@ def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
     keys), data (manifest hashes), selection, threshold source, preprocessing and label. Within a group a same-seed rerun
     supersedes the earlier result (listed in the ``superseded`` column); another recipe is another
     group, labelled ``config <hash8>: <differing keys>``."""
-    groups: dict[tuple, list[Loaded]] = {}
+    groups: dict[GroupKey, list[Loaded]] = {}
     for item in loaded:
         groups.setdefault(_group_key(item.result), []).append(item)
-    notes = _config_notes(groups)
-    data_variants: dict[tuple, set[str]] = {}
-    for key in groups:
-        data_variants.setdefault(key[:8], set()).add(key[8])
-    for key in groups:                  # same recipe on other data: say which data each row used
-        if len(data_variants[key[:8]]) > 1:
-            notes[key] = " · ".join(filter(None, [notes.get(key), f"data {key[8]}"]))
+    notes = _group_notes(groups)
     rows = []
     for key, items in groups.items():
         # a rerun of the same seed and recipe supersedes the earlier result instead of counting as a new seed
@@ -248,7 +262,7 @@ def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
         group_id = sha256_json([str(part) for part in key])[:8]
         first = items[0].result
         pre = _preprocessing(first)
-        label = " · ".join(part for part in (key[6], notes.get(key)) if part) or None
+        label = " · ".join(part for part in (key.label, notes.get(key)) if part) or None
         cells: dict[tuple, list[tuple[dict, dict]]] = {}
         for it in items:
             for target, by_gran in it.result["results"].items():
@@ -260,7 +274,7 @@ def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
             cis = [e["ci"] for e, _ in pairs if e.get("ci")]
             data_key = next((k for k in first["data"] if k.split("/")[-1] == target), None)
             rows.append({
-                "protocol": key[0], "kind": "reproduced", "backbone": key[1], "paper_name": None,
+                "protocol": key.protocol, "kind": "reproduced", "backbone": key.backbone, "paper_name": None,
                 "group_id": group_id,
                 "pretrain": first["backbone"].get("pretrain"), "granularity": gran, "metric": metric,
                 "target": target, "value": float(values.mean()),
@@ -270,11 +284,12 @@ def merge_seeds(loaded: list[Loaded]) -> pd.DataFrame:
                 "ci_high": float(np.mean([c["high"] for c in cis])) * 100 if cis else None,
                 "n": int(pairs[0][0]["n"]),
                 "higher_is_better": bool(pairs[0][0]["higher_is_better"]),
-                "selection_policy": key[2], "threshold_source": key[3], "selection_note": None,
+                "selection_policy": key.selection_policy, "threshold_source": key.threshold_source,
+                "selection_note": None,
                 "source": None, "source_kind": None, "citation": None, "priority": None,
-                "checkpoint_sha256": key[4],
+                "checkpoint_sha256": key.checkpoint_sha256,
                 "config_hashes": sorted({r["config_hash"] for _, r in pairs}),
-                "recipe_hash": key[7], "config_note": notes.get(key),
+                "recipe_hash": key.recipe, "config_note": notes.get(key),
                 "manifest_hash": first["data"][data_key]["manifest_hash"] if data_key else None,
                 "fsfm_bench_version": first["environment"]["fsfm_bench_version"],
                 "label": label,
