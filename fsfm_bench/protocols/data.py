@@ -138,6 +138,20 @@ def eval_datasets(protocol: Protocol) -> dict[str, str]:
         else:
             for s in protocol.train:
                 roles.setdefault(s.dataset, "training source, its hold-out sets the source_val_eer threshold")
+    return _with_targets(protocol, roles)
+
+
+def run_datasets(protocol: Protocol) -> dict[str, str]:
+    """Dataset -> role, for what a run needs: the training sources, a validation source, the targets."""
+    roles: dict[str, str] = {}
+    for s in protocol.train:
+        roles.setdefault(s.dataset, "training source")
+    if isinstance(protocol.validation, Source):
+        roles.setdefault(protocol.validation.dataset, "validation source")
+    return _with_targets(protocol, roles)
+
+
+def _with_targets(protocol: Protocol, roles: dict[str, str]) -> dict[str, str]:
     for t in protocol.targets:
         roles.setdefault(t.dataset, f"target {t.name}" + (" (optional)" if t.optional else ""))
     return roles
@@ -202,16 +216,7 @@ class DataResolver:
         missing: list[tuple[str, str]] = []
         notes: list[str] = []
         for protocol in protocols:
-            roles: dict[str, str] = {}
-            if evaluation_only:
-                roles.update(eval_datasets(protocol))
-            else:
-                for s in protocol.train:
-                    roles.setdefault(s.dataset, "training source")
-                if isinstance(protocol.validation, Source):
-                    roles.setdefault(protocol.validation.dataset, "validation source")
-            for t in protocol.targets:
-                roles.setdefault(t.dataset, f"target {t.name}" + (" (optional)" if t.optional else ""))
+            roles = eval_datasets(protocol) if evaluation_only else run_datasets(protocol)
             for name, role in roles.items():
                 if self.available(name):
                     root, origin = dataset_root(name, self.cfg)

@@ -61,22 +61,18 @@ def initial_weights(meta: dict[str, Any], finetuned_sha256: str, results_dir: Pa
 def eval_splits(protocol, resolver, folder: Path):
     """The rows eval scores: every available target, plus the source validation rows only when the
     threshold is ``source_val_eer``; the training sources are never read (nor prepared)."""
-    from .data import eval_datasets, holdout_split, write_rows
-    from .run import Splits, _block, target_rows
+    from .data import eval_datasets, write_rows
+    from .run import Splits, target_rows, validation_rows
     from .spec import Source
 
     resolver.prepare(protocol, only=set(eval_datasets(protocol)))
     block: dict[str, Any] = {}
     val_rows: list[dict[str, Any]] = []
     if protocol.threshold == "source_val_eer":
-        if isinstance(protocol.validation, Source):
-            val_rows, _ = resolver.rows_for(protocol.validation)
-            val_name = protocol.validation.dataset
-        else:
-            train_rows = [row for src in protocol.train for row in resolver.rows_for(src)[0]]
-            _, val_rows = holdout_split(train_rows, protocol.validation)
-            val_name = "holdout"
-        block[f"val/{val_name}"] = _block(val_rows, "val", val_name)
+        # a hold-out validation is cut from the training rows: read them only then
+        holdout = not isinstance(protocol.validation, Source)
+        train_rows = [row for src in protocol.train for row in resolver.rows_for(src)[0]] if holdout else []
+        _, val_rows = validation_rows(protocol, resolver, train_rows, block)
     targets, skipped = target_rows(protocol, resolver, block)
     folder.mkdir(parents=True, exist_ok=True)
     write_rows(folder / "val.jsonl", [{**r, "domain": "source_val"} for r in val_rows])
@@ -87,8 +83,8 @@ def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print) 
     """Resolve the data the protocol scores, score its targets with ``checkpoint``, write result + leaderboard."""
     from ..finetune.model import read_finetuned_checkpoint
     from .data import DataResolver
-    from .run import (_backbone_block, _fmt_results, evaluate_checkpoint, probe_backbone, rebuild_leaderboard,
-                      resolve_protocols)
+    from .run import (_backbone_block, _fmt_results, _scored_note, evaluate_checkpoint, probe_backbone,
+                      rebuild_leaderboard, resolve_protocols)
 
     path = Path(checkpoint).expanduser()
     check_device((cfg.get("eval") or {}).get("device"), "eval.device")
@@ -116,8 +112,8 @@ def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print) 
             log(f"note: optional target {name} skipped (no data configured)")
         outcome = evaluate_checkpoint(protocol, splits, path, cfg, seed=seed, backbone_block=block,
                                       pretrained=pretrained, config_digest=None, started=time.time(),
-                                      results_dir=results_dir, log=log)
-        log(f"result: {outcome.result_path}  ({outcome.forwarded} images scored now)")
+                                      results_dir=results_dir, log=log, checkpoint_sha256=sha)
+        log(f"result: {outcome.result_path}  ({_scored_note(outcome.forwarded, outcome.total)})")
         for line in _fmt_results(outcome.results):
             log(line)
         outcomes.append(outcome)

@@ -209,6 +209,20 @@ def target_rows(protocol: Protocol, resolver: DataResolver, block: dict[str, Any
     return targets, skipped
 
 
+def validation_rows(protocol: Protocol, resolver: DataResolver, train_rows: list[dict[str, Any]],
+                    block: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(training rows left, validation rows): the protocol's validation split, or a hold-out cut
+    from ``train_rows`` (its provenance added to ``block`` as ``val/<dataset or holdout>``)."""
+    if isinstance(protocol.validation, Source):
+        val_rows, _ = resolver.rows_for(protocol.validation)
+        name = protocol.validation.dataset
+    else:
+        train_rows, val_rows = holdout_split(train_rows, protocol.validation)
+        name = "holdout"
+    block[f"val/{name}"] = _block(val_rows, "val", name)
+    return train_rows, val_rows
+
+
 def build_splits(protocol: Protocol, resolver: DataResolver, folder: Path, with_targets_in_val: bool) -> Splits:
     """The train/validation split files of one variant, and each target's rows."""
     train_rows: list[dict[str, Any]] = []
@@ -217,13 +231,7 @@ def build_splits(protocol: Protocol, resolver: DataResolver, folder: Path, with_
         rows, _ = resolver.rows_for(src)
         train_rows += rows
         block[f"train/{src.dataset}"] = _block(rows, "train", src.dataset)
-    if isinstance(protocol.validation, Source):
-        val_rows, _ = resolver.rows_for(protocol.validation)
-        val_name = protocol.validation.dataset
-    else:
-        train_rows, val_rows = holdout_split(train_rows, protocol.validation)
-        val_name = "holdout"
-    block[f"val/{val_name}"] = _block(val_rows, "val", val_name)
+    train_rows, val_rows = validation_rows(protocol, resolver, train_rows, block)
     targets, skipped = target_rows(protocol, resolver, block)
     train = [{**r, "domain": "train"} for r in train_rows]
     val = [{**r, "domain": "source_val"} for r in val_rows]
@@ -287,7 +295,8 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
                         seed: int, backbone_block: dict[str, Any], pretrained: dict[str, Any],
                         config_digest: str, results_dir: Path | None, started: float, log: Log,
                         extra_data: dict[str, Any] | None = None,
-                        train_wall_time_s: float | None = None) -> SeedOutcome:
+                        train_wall_time_s: float | None = None,
+                        checkpoint_sha256: str | None = None) -> SeedOutcome:
     """Score the targets (and the source validation rows, which any threshold policy may use later) with one
     fine-tuned checkpoint, compute the metrics and write the result with its scores."""
     from ..finetune.model import load_finetuned
@@ -296,7 +305,8 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
     if not splits.targets:
         raise FsfmBenchError(f"protocol {protocol.ref}: no target has data; nothing to evaluate")
     model, meta = load_finetuned(str(checkpoint))
-    checkpoint_sha256 = sha256_file(checkpoint)      # once: the score cache key and the result cite it
+    # once (the caller may have it): the score cache key and the result cite it
+    checkpoint_sha256 = checkpoint_sha256 or sha256_file(checkpoint)
     # every target frame is scored once, even when targets share images (DiFF's real test images)
     unique: dict[str, dict[str, Any]] = {}
     for rows in splits.targets.values():
