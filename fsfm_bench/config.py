@@ -239,6 +239,22 @@ def bool_option(options: dict[str, Any], key: str, default: bool = False) -> boo
     return value
 
 
+def int_option(options: dict, key: str, default: int | None, minimum: int | None = None,
+               allow_none: bool = False) -> int | None:
+    """Pop ``key`` from parsed ``key=value`` options as an int: anything else is a UsageError naming it."""
+    if key not in options:
+        return default
+    value = options.pop(key)
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{key}={value}: expected an integer, e.g. {key}={default if default is not None else 1}"
+                         + (f" (or {key}=null)" if allow_none else ""))
+    if minimum is not None and value < minimum:
+        raise UsageError(f"{key}={value}: expected an integer >= {minimum}")
+    return value
+
+
 def _check_type(key: str, default: Any, value: Any) -> None:
     """A yes/no or numeric setting keeps its type: ``real_only=no`` would otherwise read as True."""
     if isinstance(default, bool):

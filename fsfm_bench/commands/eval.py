@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..config import compose, parse_overrides
+    from ..config import compose, int_option, parse_overrides
     from ..errors import UsageError
 
     options = parse_overrides(args.options)
@@ -41,20 +41,3 @@ def main(args: argparse.Namespace) -> int:
     evaluate(cfg.to_dict(), str(checkpoint), seed=seed)
     return 0
 
-
-def int_option(options: dict, key: str, default: int | None, minimum: int | None = None,
-               allow_none: bool = False) -> int | None:
-    """Pop ``key`` from parsed ``key=value`` options as an int: anything else is a UsageError naming it."""
-    from ..errors import UsageError
-
-    if key not in options:
-        return default
-    value = options.pop(key)
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{key}={value}: expected an integer, e.g. {key}={default if default is not None else 1}"
-                         + (f" (or {key}=null)" if allow_none else ""))
-    if minimum is not None and value < minimum:
-        raise UsageError(f"{key}={value}: expected an integer >= {minimum}")
-    return value

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..config import parse_overrides
+    from ..config import int_option, parse_overrides
     from ..errors import UsageError
 
     settings = [w for w in args.words if "=" in w and not _exists(w)]
@@ -30,8 +30,6 @@ def main(args: argparse.Namespace) -> int:
     unknown = set(options) - {"frames", "detector", "device", "detect_max_side"}
     if unknown:
         raise UsageError(f"unknown option(s) {sorted(unknown)}; use frames=, detector=, device=, detect_max_side=")
-    from .eval import int_option
-
     options["frames"] = int_option(options, "frames", 8, minimum=1)
     if "detect_max_side" in options:
         options["detect_max_side"] = int_option(options, "detect_max_side", 1920, minimum=1, allow_none=True)

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fsfm_bench_plugins.backbones.norms import HALF, IMAGENET_MEAN, IMAGENET_STD, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
 from ..config import bool_option
 from ..errors import FsfmBenchError, UsageError
 
@@ -77,11 +79,9 @@ def _list(options: dict[str, Any], as_json: bool) -> int:
     return 0
 
 
-NAMED_NORMALISATIONS = {
-    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
-    "0.5": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-}
+#: the normalisations `weights list` names instead of printing their numbers (the backbones' own constants)
+NAMED_NORMALISATIONS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD), "clip": (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD),
+                        "0.5": (HALF, HALF)}
 
 
 def _mean_std_label(mean_std) -> str:
