@@ -181,6 +181,21 @@ def test_killed_after_record_before_policy_file(setup, monkeypatch):
     _assert_same(reference, _state(tmp))
 
 
+def _killed_in_validation_then_resumed_equals_uninterrupted(tmp: Path, cfg: dict, monkeypatch,
+                                                            completed_passes: int) -> dict:
+    """Run uninterrupted (the reference), then again killed inside the validation pass after
+    ``completed_passes`` ones and resumed: the resumed run must equal the reference. Returns it."""
+    run(cfg, log=lambda s: None, progress=False)
+    reference = _state(tmp)
+    _fresh(tmp)
+    _run_killed_in_validation(cfg, monkeypatch, completed_passes=completed_passes)
+    monkeypatch.undo()
+    time.sleep(1.1)                             # see _fresh
+    run(cfg, log=lambda s: None, progress=False)
+    _assert_same(reference, _state(tmp))
+    return reference
+
+
 def test_iteration_based_run_resumes_bit_identically(tmp_path, monkeypatch):
     """FAS recipes train by iterations: the interrupted validation is redone there too, and the
     resumed run is the uninterrupted one: same history, picks and byte-identical policy files
@@ -190,15 +205,9 @@ def test_iteration_based_run_resumes_bit_identically(tmp_path, monkeypatch):
                        track_policies=list(POLICIES))
     cfg["finetune"]["mixup"] = None
     assert cfg["finetune"]["augment"]["rand_augment"] and cfg["finetune"]["drop_path"] > 0   # random draws
-    run(cfg, log=lambda s: None, progress=False)
-    reference = _state(tmp_path)
+    # killed inside the pass after iteration 4
+    reference = _killed_in_validation_then_resumed_equals_uninterrupted(tmp_path, cfg, monkeypatch, 1)
     assert [h["iter"] for h in reference["history"]] == [2, 4, 6] and reference["finished"]
-    _fresh(tmp_path)
-    _run_killed_in_validation(cfg, monkeypatch, completed_passes=1)   # inside the pass after iteration 4
-    monkeypatch.undo()
-    time.sleep(1.1)                             # see _fresh
-    run(cfg, log=lambda s: None, progress=False)
-    _assert_same(reference, _state(tmp_path))
 
 
 def test_resume_with_loader_workers_is_bit_identical(tmp_path, monkeypatch):
@@ -208,11 +217,4 @@ def test_resume_with_loader_workers_is_bit_identical(tmp_path, monkeypatch):
     data = make_prepared(tmp_path / "data", splits=(("train", 4), ("val", 2), ("test", 2)), frames=2)
     cfg = _cfg(tmp_path, data)
     cfg["finetune"]["num_workers"] = 1
-    run(cfg, log=lambda s: None, progress=False)
-    reference = _state(tmp_path)
-    _fresh(tmp_path)
-    _run_killed_in_validation(cfg, monkeypatch, completed_passes=1)
-    monkeypatch.undo()
-    time.sleep(1.1)                             # see _fresh
-    run(cfg, log=lambda s: None, progress=False)
-    _assert_same(reference, _state(tmp_path))
+    _killed_in_validation_then_resumed_equals_uninterrupted(tmp_path, cfg, monkeypatch, 1)
