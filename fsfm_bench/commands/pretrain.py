@@ -29,15 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def prepared_variants(name: str, cache: str | os.PathLike | None = None) -> list[Path]:
     """The complete prepared folders of dataset ``name`` in the cache, ``<cache>/prepared/<name>-<hash>``
     (what ``fsfm-bench run`` prepares; see ``fsfm_bench.protocols.data``), sorted by path."""
-    from ..paths import cache_root
-
-    folder = Path(cache).expanduser() if cache else cache_root()
-    folder = folder / "prepared"
+    folder = _prepared_cache(cache)
     if not folder.is_dir():
         return []
     pattern = re.compile(rf"{re.escape(name)}-[0-9a-f]{{12}}")
     return sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name)
                   and (p / "manifest.jsonl").is_file() and (p / "summary.json").is_file())
+
+
+def _prepared_cache(cache: str | os.PathLike | None) -> Path:
+    from ..protocols.data import prepared_cache
+
+    return prepared_cache({"data": {"cache_dir": str(cache) if cache else None}})
 
 
 def _variant_line(folder: Path) -> str:
@@ -71,7 +74,6 @@ def resolve_manifest(source: str, prepared_root: str | None = None,
     looked = [f"{p} (a manifest file)", f"{p}/manifest.jsonl"]
     is_name = not p.is_absolute() and "/" not in source and os.sep not in source and not source.endswith(".jsonl")
     if is_name:
-        from ..paths import cache_root
         from ..protocols.data import prepared_override, user_file
 
         root = Path(prepared_root or "data/prepared").expanduser()
@@ -85,7 +87,7 @@ def resolve_manifest(source: str, prepared_root: str | None = None,
             if candidate.is_file():
                 return candidate.resolve()
             looked.append(f"{candidate} (prepared.{source} in {user_file()})")
-        cache_folder = (Path(cache).expanduser() if cache else cache_root()) / "prepared"
+        cache_folder = _prepared_cache(cache)
         variants = prepared_variants(source, cache)
         if len(variants) == 1:
             return (variants[0] / "manifest.jsonl").resolve()

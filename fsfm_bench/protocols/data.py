@@ -47,6 +47,11 @@ def cache_dir(cfg: dict[str, Any]) -> Path:
     return Path(given).expanduser() if given else cache_root()
 
 
+def prepared_cache(cfg: dict[str, Any]) -> Path:
+    """Where runs keep their prepared datasets: ``<cache>/prepared/<name>-<12 hex of how>``."""
+    return cache_dir(cfg) / "prepared"
+
+
 def user_file() -> Path:
     return Path(os.environ.get(USER_FILE_ENV) or Path.home() / ".config" / "fsfm-bench" / "datasets.yaml").expanduser()
 
@@ -294,7 +299,7 @@ class DataResolver:
         opts = PrepareOptions(**base)
         digest = sha256_json({"dataset": name, "root": str(Path(root).resolve()), "options": options,
                               "prepare": opts.identity()})[:12]
-        folder = cache_dir(self.cfg) / "prepared" / f"{name}-{digest}"
+        folder = prepared_cache(self.cfg) / f"{name}-{digest}"
         if not (folder / "summary.json").is_file() or not (folder / "manifest.jsonl").is_file():
             prepare(items, root, folder, opts, dataset=name)
         return folder
