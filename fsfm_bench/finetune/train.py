@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from ..registry import SCOPE
 from ..engine.runner import has_checkpoint
+from ..registry import SCOPE
 from .rng import keep_torch_worker_seeds
 
 
