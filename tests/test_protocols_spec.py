@@ -18,7 +18,7 @@ from fsfm_bench.protocols.run import resolve_protocols, run
 def test_builtin_protocols_are_registered_versioned_and_linked_to_reported_numbers():
     refs = {name: [p.ref for p in get("protocols", name).resolve()] for name in ("cdfd", "cdfas", "diff", "demo")}
     assert refs == {"cdfd": ["cdfd@1"], "cdfas": ["cdfas@1/M", "cdfas@1/C", "cdfas@1/I", "cdfas@1/O"],
-                    "diff": ["diff@1"], "demo": ["demo@1"]}
+                    "diff": ["diff@1"], "demo": ["demo@2"]}
     cdfd = get("protocols", "cdfd").resolve()[0]
     assert [t.name for t in cdfd.targets] == ["CDFv2", "DFDC", "DFDCp", "WDF", "DFD", "CDFv1"]
     assert [t.optional for t in cdfd.targets] == [False] * 4 + [True] * 2

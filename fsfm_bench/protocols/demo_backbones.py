@@ -65,8 +65,9 @@ def resolve_demo_backbone(bb: dict[str, Any], ckpt: Any, protocol, log: Callable
     spec = protocol.pretrain_if_no_checkpoint or {}
     name = str(bb.get("type"))
     if ckpt not in (None, ""):
-        log(f"note: backbone {name} runs in its own architecture with checkpoint {ckpt}, not the demo's tiny "
-            "encoder: on CPU a ViT-B takes tens of minutes and writes over 1 GB of checkpoints per run")
+        log(f"note: backbone {name} starts from checkpoint={ckpt} in the architecture that checkpoint has, "
+            "which may not be the demo's tiny encoder: a released ViT-B takes tens of minutes on CPU and "
+            "writes over 1 GB of checkpoints per run")
         return bb, {}, False
     if name == "fsfm":
         return bb, {"variant": DEMO_PRETRAINED}, True
