@@ -24,7 +24,7 @@ def test_demo_command_end_to_end_reduced(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "pretraining a tiny FSFM" in out
-    (result_path,) = (tmp_path / "results").glob("result_demo-v2_fsfm_*.json")
+    (result_path,) = (tmp_path / "results").glob("result_demo-v2_fsfm-demo-pretrained_*.json")
     result = read_result(result_path)
     pretrained = list((tmp_path / "cache" / "pretrain").glob("*/export/*.pth"))
     assert len(pretrained) == 1 and result["checkpoint"]["sha256"] is not None
@@ -56,15 +56,17 @@ def test_demo_command_end_to_end_reduced(tmp_path, capsys):
     assert "pretrained encoder (cached)" in out and "already finished" in out
     assert f"(all {test['frames'] + val['frames']} image scores from the score cache)" in out
 
-    # a fresh cache (as on a fresh clone) pretrains again: bit-identical weights on the same stack, so
-    # the same run folder, and the leaderboard keeps one fsfm row
+    # a fresh cache (as on a fresh clone) pretrains and fine-tunes again: bit-identical weights and
+    # scores on the same stack, and the leaderboard keeps one fsfm row
     assert main([a.replace(str(tmp_path / "cache"), str(tmp_path / "cache2")) for a in args]) == 0
-    out = capsys.readouterr().out
+    capsys.readouterr()
     (again,) = (tmp_path / "cache2" / "pretrain").glob("*/export/*.pth")
-    assert sha256_file(again) == result["checkpoint"]["sha256"] and "already finished" in out
+    assert sha256_file(again) == result["checkpoint"]["sha256"]
+    latest = max((tmp_path / "results").glob("result_demo-v2_fsfm-demo-pretrained_*.json"), key=lambda p: p.stat().st_mtime)
+    assert latest != result_path and read_result(latest)["results"] == result["results"]
 
     assert main(["run", "protocol=demo", "backbone=vit_scratch", *common]) == 0
-    (scratch_path,) = (tmp_path / "results").glob("result_demo-v2_vit_scratch_*.json")
+    (scratch_path,) = (tmp_path / "results").glob("result_demo-v2_vit_scratch-random-init_*.json")
     scratch = read_result(scratch_path)
     assert scratch["backbone"]["variant"] == "random-init" and scratch["checkpoint"]["sha256"] is None
     assert scratch["backbone"]["architecture"] == result["backbone"]["architecture"]   # same encoder shape
