@@ -530,7 +530,8 @@ def prepare(items: list[MediaItem], root: str | os.PathLike, out: str | os.PathL
         "items": {"total": len(items), "prepared": len(real_records), "skipped_already_done": skipped,
                   "failed_to_decode": sum(1 for rec in real_records for f in rec["failures"]
                                           if f["stage"] == "decode" and f["frame_index"] is None),
-                  "errors_to_retry": len(retry_failures)},
+                  "errors_to_retry": len(retry_failures),
+                  "kinds": dict(sorted(Counter(item.kind for item in items).items()))},
         "frames": {"rows": len(rows), "real": sum(r["label"] == 0 for r in rows),
                    "fake": sum(r["label"] == 1 for r in rows),
                    "no_face": stages.get("detect", 0),
