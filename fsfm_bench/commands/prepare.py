@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = __doc__.split("\n", 2)[2]
     parser.add_argument("options", nargs="*", metavar="key=value",
                         help="dataset=NAME root=PATH out=PATH and the keys below")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
 
 
 def split_options(raw: dict[str, Any], dataset_defaults: dict[str, Any] | None = None):
@@ -81,6 +82,10 @@ def main(args: argparse.Namespace) -> int:
     from ..plugins import get
 
     raw = parse_overrides(args.options)
+    if args.quiet:
+        from ..progress import set_mode
+
+        set_mode("off")
     if "dataset" not in raw:
         raise UsageError("prepare needs dataset=NAME (see `fsfm-bench ls datasets`)")
     dataset = str(raw["dataset"])

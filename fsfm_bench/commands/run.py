@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="protocol=, backbone= (required), recipe=, seeds=, selection=, target=, "
                              "checkpoint=, data.roots.NAME=PATH, out=DIR and any dotted config key")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -39,6 +39,10 @@ def main(args: argparse.Namespace) -> int:
     if args.print_config:
         print_config(cfg)
         return 0
+    if args.quiet:
+        from ..progress import set_mode
+
+        set_mode("off")
     import fsfm_bench.finetune  # noqa: F401  (Runner registrations)
     from ..protocols.run import run
 

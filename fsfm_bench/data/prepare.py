@@ -24,7 +24,6 @@ import json
 import multiprocessing as mp
 import os
 import re
-import sys
 import time
 import zlib
 from collections import Counter
@@ -370,10 +369,9 @@ def _check_options(out_dir: Path, identity: dict[str, Any], dataset: str, root: 
 
 def _map(fn, jobs: list, workers: int, opts: dict, progress: bool, desc: str, unit: str):
     """Run ``fn(*job)`` for every job, in-process (workers <= 1) or in a process pool; yield results."""
-    from tqdm import tqdm
+    from ..progress import Progress
 
-    bar = tqdm(total=len(jobs), desc=desc, unit=unit, disable=not progress or not jobs, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.1)
+    bar = Progress(len(jobs), desc, unit, mode=None if progress and jobs else "off")
     try:
         if workers <= 1 or len(jobs) <= 1:
             if _STATE.get("opts") is not opts:

@@ -271,7 +271,7 @@ def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[d
                          resize=prep["crop"], interpolation=prep["interpolation"],
                          batch_size=int(ev["batch_size"]), num_workers=int(ev.get("num_workers", 0)),
                          device=_device(cfg), chunk_batches=int(ev.get("chunk_batches", 20)),
-                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", False)))
+                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", True)))
     return report.scores, report.scored
 
 
