@@ -24,6 +24,8 @@ INTERVAL_ENV = "FSFM_BENCH_PROGRESS_INTERVAL"
 MODES = ("auto", "bar", "lines", "off")
 #: seconds between two plain progress lines (``$FSFM_BENCH_PROGRESS_INTERVAL`` overrides it)
 DEFAULT_INTERVAL_S = 30.0
+#: a task shorter than this that printed no line ends silently too (no "1/1 batch done in 0s")
+FINAL_LINE_AFTER_S = 2.0
 
 _mode: str | None = None
 
@@ -123,11 +125,13 @@ class Progress:
         print(self.line(), file=self.stream, flush=True)
 
     def close(self) -> None:
-        """Finish: close the bar, or print a final line (``... done in 3m02s``)."""
+        """Finish: close the bar, or print a final line (``... done in 3m02s``) unless the work was
+        too short to have shown any."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        elif self.mode == "lines" and self.done > self.initial:
+        elif self.mode == "lines" and self.done > self.initial and \
+                (self.last_line > self.started or self.clock() - self.started >= FINAL_LINE_AFTER_S):
             self.last_line = self.clock()
             print(f"{self.desc}: {self.done}/{self.total} {self.unit} done in "
                   f"{format_duration(self.clock() - self.started)}", file=self.stream, flush=True)

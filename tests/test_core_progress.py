@@ -48,6 +48,11 @@ def test_plain_lines_every_interval_with_rate_and_eta():
     assert out.getvalue() == "fine-tuning seed 0: 40/100 iter (40%), 2 iter/s, ETA 30s, epoch 2/5\n"
     bar.close()
     assert out.getvalue().splitlines()[-1] == "fine-tuning seed 0: 40/100 iter done in 10s"
+    short = io.StringIO()
+    with Progress(1, "scoring", "batch", stream=short, clock=clock) as quick:
+        clock.t += 0.5
+        quick.update(1)
+    assert short.getvalue() == ""                         # half a second of work: no "done" line
 
 
 def test_bar_in_a_terminal_and_nothing_when_off(monkeypatch):
