@@ -82,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
     from ..plugins import get
 
     raw = parse_overrides(args.options)
-    if args.quiet:
+    if getattr(args, "quiet", False):
         from ..progress import set_mode
 
         set_mode("off")

@@ -164,7 +164,7 @@ def compose_pretrain(recipe: str, overrides: dict[str, Any]) -> dict[str, Any]:
 def main(args: argparse.Namespace) -> int:
     from ..config import config_hash, parse_overrides, save_config
 
-    if args.quiet:
+    if getattr(args, "quiet", False):
         from ..progress import set_mode
 
         set_mode("off")

@@ -39,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
     if args.print_config:
         print_config(cfg)
         return 0
-    if args.quiet:
+    if getattr(args, "quiet", False):
         from ..progress import set_mode
 
         set_mode("off")
