@@ -152,11 +152,19 @@ def hter(labels, scores, threshold: float) -> float:
     return 0.5 * (far + frr)
 
 
-def tpr_at_fpr(labels, scores, fpr: float = 0.01) -> float:
-    """Largest TPR over ROC points with FPR <= ``fpr`` (FLIP's estimator, fake = positive)."""
+def tpr_at_fpr(labels, scores, fpr: float = 0.01, positive: str = "fake") -> float:
+    """Largest TPR over ROC points with FPR <= ``fpr`` (FLIP's estimator).
+
+    ``positive="fake"`` (metric ``tpr_at_fpr``): TPR = attacks caught, FPR = reals rejected.
+    ``positive="real"`` (metric ``tpr_at_fpr_live``, the MCIO papers' and FSFM's definition): the
+    score is P(real) and TPR = reals accepted, FPR = attacks accepted. Same labels and scores in
+    both cases; the live-positive curve is the same ROC walked from the other end.
+    """
     target = _target_fpr(fpr)
+    if positive not in ("fake", "real"):
+        raise FsfmBenchError(f"tpr_at_fpr: positive must be 'fake' or 'real', got {positive!r}")
     _, tp, fp = _curve(labels, scores, "tpr_at_fpr")
-    return float(C.tpr_at_fpr_from_counts(tp, fp, target))
+    return float(C.tpr_at_fpr_from_counts(*C.oriented_counts(tp, fp, positive), target))
 
 
 def _target_fpr(fpr: float) -> float:

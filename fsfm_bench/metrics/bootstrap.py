@@ -159,7 +159,8 @@ def _fast_table() -> dict[Callable[..., Any], tuple[str, Callable[..., np.ndarra
         B.auc: ("curve", lambda tp, fp: C.auc_from_counts(tp, fp)),
         B.ap: ("curve", lambda tp, fp: C.ap_from_counts(tp, fp)),
         B.eer: ("curve", lambda tp, fp: C.eer_from_counts(tp, fp)[0]),
-        B.tpr_at_fpr: ("curve", lambda tp, fp, fpr: C.tpr_at_fpr_from_counts(tp, fp, fpr)),
+        B.tpr_at_fpr: ("curve", lambda tp, fp, fpr, positive="fake":
+                       C.tpr_at_fpr_from_counts(*C.oriented_counts(tp, fp, positive), fpr)),
         B.acc: ("threshold", C.acc_from_counts),
         B.balanced_acc: ("threshold", C.balanced_acc_from_counts),
         B.hter: ("threshold", hter),
@@ -186,7 +187,7 @@ def _fast_metric(metric: Callable[..., Any], kwargs: dict[str, Any]) -> _Fast | 
     except TypeError:
         return None
     bound.apply_defaults()
-    extra = {k: float(v) for k, v in list(bound.arguments.items())[2:]}
+    extra = {k: v if isinstance(v, str) else float(v) for k, v in list(bound.arguments.items())[2:]}
     if kind == "threshold":
         return _Fast(kind, fn, extra["threshold"])
     return _Fast(kind, lambda tp, fp: fn(tp, fp, **extra), None)

@@ -95,7 +95,7 @@ def compute_metrics(scores, metrics: Sequence[str], *, granularities: Sequence[s
                 threshold = _threshold(threshold_source, gran, labels, values, val)
             block: dict[str, dict[str, Any]] = {}
             for name, base, spec, param in parsed:
-                kwargs: dict[str, Any] = {}
+                kwargs: dict[str, Any] = spec.kwargs
                 if spec.needs_threshold:
                     kwargs["threshold"] = threshold
                 if spec.param is not None:

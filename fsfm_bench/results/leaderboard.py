@@ -40,9 +40,10 @@ from .reported import load_reported, reported_cells
 from .result import RESULT_GLOB, read_result, readable, scores_path
 
 GRAN_ORDER = ("frame", "video", "image")
-METRIC_ORDER = ("auc", "eer", "hter", "ap", "acc", "balanced_acc", "tpr_at_fpr")
+METRIC_ORDER = ("auc", "eer", "hter", "ap", "acc", "balanced_acc", "tpr_at_fpr_live", "tpr_at_fpr")
 METRIC_TITLES = {"auc": "AUC", "eer": "EER", "hter": "HTER", "ap": "AP", "acc": "ACC",
-                 "balanced_acc": "Balanced ACC", "tpr_at_fpr": "TPR@FPR"}
+                 "balanced_acc": "Balanced ACC", "tpr_at_fpr_live": "TPR@FPR (live positive)",
+                 "tpr_at_fpr": "TPR@FPR (attack positive)"}
 LOWER_IS_BETTER = {"eer", "hter"}
 PREPROCESSING = ("detector", "crop", "img_size", "interpolation", "normalize", "frames_per_video")
 ORACLE_MARK = "target_oracle ⚠"
