@@ -46,9 +46,18 @@ def _init_cpu_dist(cfg: dict[str, Any]) -> None:
 
 def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file: str, val_file: str,
                   work_dir: str, seed: int, policies: list[str], oracle_metric: str,
-                  oracle_granularity: str, meta: dict[str, Any]) -> dict[str, Any]:
-    """The mmengine Runner config for one seed (a plain dict; see the module docstring)."""
+                  oracle_granularity: str, meta: dict[str, Any],
+                  selection: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The mmengine Runner config for one seed (a plain dict; see the module docstring).
+
+    ``selection`` is the protocol's selection block: its ``oracle_threshold`` (the HTER threshold
+    the oracle ranks by) and ``oracle_ties`` (``later``: a tie goes to the later evaluation, as
+    the MCIO code's ``<=`` does) reach the validation metric and the selection hook.
+    """
     ft = cfg["finetune"]
+    selection = dict(selection or {})
+    oracle_threshold = selection.get("oracle_threshold") or "target_eer"
+    oracle_ties = selection.get("oracle_ties", "earlier")
     size = int(ft["img_size"])
     mean, std = model_cfg["mean"], model_cfg["std"]
     by_epoch = bool(ft.get("by_epoch", True))
@@ -116,14 +125,15 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
         model=dict(type="FaceClassifier", **{k: v for k, v in model_cfg.items() if k != "type"}),
         work_dir=work_dir,
         train_dataloader=train_dataloader, val_dataloader=val_dataloader,
-        val_evaluator=dict(type="SelectionMetric", rows_file=val_file, oracle_granularity=oracle_granularity),
+        val_evaluator=dict(type="SelectionMetric", rows_file=val_file, oracle_granularity=oracle_granularity,
+                           oracle_threshold=oracle_threshold),
         train_cfg=train_cfg, val_cfg=dict(type="ValLoop"),
         optim_wrapper=optim_wrapper, param_scheduler=schedulers or None,
         auto_scale_lr=dict(enable=legacy_schedule and bool(ft.get("scale_lr", True)), base_batch_size=256),
         default_hooks=hooks,
         custom_hooks=[dict(type="RngStateHook"),
                       dict(type="SelectionHook", out_dir=str(Path(work_dir).parent / "checkpoints"),
-                           policies=policies, oracle_metric=oracle_metric, meta=meta)],
+                           policies=policies, oracle_metric=oracle_metric, oracle_ties=oracle_ties, meta=meta)],
         # diff_rank_seed: each rank its own augmentation/drop-path stream (seed + rank; rank 0 is the
         # single-process run); the samplers get the run's seed explicitly, so they stay in step.
         randomness=dict(seed=int(seed), diff_rank_seed=True, deterministic=False),

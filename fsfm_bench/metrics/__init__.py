@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError, did_you_mean
-from .binary import EER, acc, ap, auc, balanced_acc, check_inputs, eer, error_rates, hter, roc, tpr_at_fpr
-from .bootstrap import CI, OWN_EER, bootstrap_ci, scalar
+from .binary import EER, acc, ap, auc, balanced_acc, check_inputs, eer, eer_grid, error_rates, hter, roc, tpr_at_fpr
+from .bootstrap import CI, OWN_EER, OWN_EER_GRID, bootstrap_ci, scalar
 from .video import VideoScores, aggregate_videos
 
-__all__ = ["EER", "CI", "OWN_EER", "VideoScores", "MetricSpec", "SPECS", "auc", "ap", "eer", "acc", "balanced_acc",
+__all__ = ["EER", "CI", "OWN_EER", "OWN_EER_GRID", "eer_grid", "VideoScores", "MetricSpec", "SPECS", "auc", "ap", "eer", "acc", "balanced_acc",
            "hter", "error_rates", "tpr_at_fpr", "roc", "aggregate_videos", "bootstrap_ci", "scalar",
            "check_inputs", "parse_metric_name"]
 

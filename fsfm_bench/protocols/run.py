@@ -448,7 +448,8 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                         cfg, model_cfg=mcfg, train_file=str(splits.train_file), val_file=str(splits.val_file),
                         work_dir=str(sdir / "train"), seed=seed, policies=policies,
                         oracle_metric=protocol.selection["oracle_metric"],
-                        oracle_granularity=protocol.selection["oracle_granularity"], meta=meta)
+                        oracle_granularity=protocol.selection["oracle_granularity"], meta=meta,
+                        selection=protocol.selection)
                     ft_train.train(rcfg)
                     atomic_write_json(sdir / TRAIN_TIME_FILE, {"train_wall_time_s": time.time() - seed_started})
                 else:
@@ -457,7 +458,8 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                     _barrier(world_size)
                     continue
                 history = _history(ckpt_dir)
-                pick = choose(history, protocol.policy, protocol.selection["oracle_metric"])
+                pick = choose(history, protocol.policy, protocol.selection["oracle_metric"],
+                              protocol.selection.get("oracle_ties", "earlier"))
                 checkpoint = ckpt_dir / f"{protocol.policy}.pth"
                 log(f"selected checkpoint ({POLICY_LABELS[protocol.policy]}): {checkpoint.name}"
                     + (f" at epoch {pick['epoch']} / iter {pick['iter']}" if pick else ""))
