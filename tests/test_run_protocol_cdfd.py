@@ -27,7 +27,7 @@ def test_cdfd_on_miniature_official_layouts(tmp_path, monkeypatch):
     for root in roots.values():
         materialize(root)
     logs: list[str] = []
-    (outcome,) = run(layout_config(tmp_path, "cdfd", roots), log=logs.append, progress=False)
+    (outcome,) = run(layout_config(tmp_path, "cdfd@1", roots), log=logs.append, progress=False)
     result = read_result(outcome.result_path)
     assert result["protocol"]["id"] == "cdfd" and result["selection_policy"] == "source_val"
     assert list(result["results"]) == ["CDFv2", "DFDC", "DFDCp", "WDF"]

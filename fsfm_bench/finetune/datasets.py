@@ -47,8 +47,41 @@ def read_rgb(path: str) -> np.ndarray:
     return img
 
 
+#: resampling done by PIL itself (antialiased when shrinking, as torchvision's Resize on PIL images);
+#: the official evaluation resizes PIL images with bicubic, which OpenCV's INTER_CUBIC does not match
+#: when the crop is larger than the input (no antialiasing): ``pil_bicubic`` reproduces it.
+PIL_INTERPOLATION = {"pil_bicubic": "BICUBIC", "pil_bilinear": "BILINEAR"}
+
+
+def _pil_preprocess(img: np.ndarray, size: int, resize: str, interpolation: str) -> np.ndarray:
+    """torchvision's Resize((S, S)) or Resize(S*256/224) + CenterCrop(S) on a PIL image, as arrays."""
+    from PIL import Image
+
+    method = getattr(Image.Resampling, PIL_INTERPOLATION[interpolation])
+    pil = Image.fromarray(img)
+    if resize == "plain":
+        return np.asarray(pil.resize((size, size), method))
+    if resize != "resize_crop":
+        raise FsfmBenchError(f"eval.resize must be plain or resize_crop, got {resize!r}")
+    short = int(size * 256 / 224) if size != 224 else 256
+    w, h = pil.size
+    if w <= h:
+        new_w, new_h = short, int(short * h / w)
+    else:
+        new_w, new_h = int(short * w / h), short
+    pil = pil.resize((new_w, new_h), method)
+    top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
+    return np.asarray(pil.crop((left, top, left + size, top + size)))
+
+
 def eval_preprocess(img: np.ndarray, size: int, resize: str = "plain", interpolation: str = "bicubic") -> np.ndarray:
-    """plain: Resize((S, S)) (the authors' logged test); resize_crop: short side S*256/224 + center crop."""
+    """plain: Resize((S, S)) (the authors' logged test); resize_crop: short side S*256/224 + center crop.
+
+    ``interpolation`` ``pil_bicubic``/``pil_bilinear`` resample with PIL (antialiased, torchvision's
+    rounding of the crop), the official code's path; the others with OpenCV (the @1 protocols).
+    """
+    if interpolation in PIL_INTERPOLATION:
+        return _pil_preprocess(img, size, resize, interpolation)
     interp = INTERPOLATION[interpolation]
     if resize == "plain":
         return cv2.resize(img, (size, size), interpolation=interp)
@@ -67,7 +100,7 @@ def preprocessing_spec(size: int, resize: str, interpolation: str, mean, std) ->
     """What the score cache key records about preprocessing (any change re-scores)."""
     norm = "mean=" + ",".join(f"{float(m):.4f}" for m in mean) + " std=" + ",".join(f"{float(s):.4f}" for s in std)
     return {"img_size": int(size), "crop": resize, "interpolation": interpolation, "normalize": norm,
-            "reader": "cv2"}
+            "reader": "cv2+pil" if interpolation in PIL_INTERPOLATION else "cv2"}
 
 
 def build_train_transform(size: int, augment: dict[str, Any], mean, std):
@@ -89,8 +122,10 @@ def build_train_transform(size: int, augment: dict[str, Any], mean, std):
                               re_count=int(augment.get("recount", 1)), mean=tuple(mean), std=tuple(std))
         _posterize_zero_bits_safe(tf)
         return T.Compose(pre + [tf]) if pre else tf
-    return T.Compose(pre + [T.Resize((size, size)), T.RandomHorizontalFlip(float(augment.get("hflip", 0.5))),
-                            T.ToTensor(), T.Normalize(mean, std)])
+    # the FAS recipe: PIL's resize to (S, S); "bicubic" is what the official loader's Image.resize does
+    method = T.InterpolationMode.BICUBIC if augment.get("interpolation") == "bicubic" else T.InterpolationMode.BILINEAR
+    return T.Compose(pre + [T.Resize((size, size), interpolation=method),
+                            T.RandomHorizontalFlip(float(augment.get("hflip", 0.5))), T.ToTensor(), T.Normalize(mean, std)])
 
 
 def _posterize(img, bits_to_keep, **_):

@@ -78,8 +78,9 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
                             drop_last=len_rows(train_file) > batch, **loader_common)
     ev = cfg["eval"]
     val_dataloader = dict(batch_size=int(ev["batch_size"]), sampler=dict(type="DefaultSampler", shuffle=False),
+                          # the selection pass may transform differently from the test (official: resize + crop)
                           dataset=dict(type="FrameDataset", rows_file=val_file, size=size, train=False,
-                                       resize=ev.get("resize", "plain"),
+                                       resize=ev.get("val_resize") or ev.get("resize", "plain"),
                                        interpolation=ev.get("interpolation", "bicubic")),
                           **loader_common)
     cuda = torch.cuda.is_available()
