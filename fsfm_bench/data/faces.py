@@ -3,8 +3,12 @@
 The crop follows FF++'s ``get_boundingbox`` as FSFM uses it (fsfm-method.md §1.1): side =
 ``int(max(w, h) * 1.3)`` of the detection, centred on the detection's centre, top-left clipped at
 0, side then clipped to fit the image, so crops at a border are smaller or shifted, never padded.
-The crop is then resized to the configured size (the official code saves native resolution and
-resizes to 224 bicubic in the parsing step; we resize once, bicubic, for the same result).
+The crop is then resized to the configured size, or kept at its native size with ``size=None``.
+The two are not the same data: the official fine-tuning sets keep native-size crops and resize them
+when loading (PIL bicubic, antialiased), so RandomResizedCrop samples from the full-resolution face;
+a crop stored at 224 px is upsampled by it instead. The paper-faithful protocols (cdfd@2, diff@2,
+diff_fsvfm@1) therefore prepare at native size; pretraining data (resized to 224 in the official
+parsing step) may stay resized (docs/protocol-fidelity.md).
 
 Alignment (off by default, as in FSFM): a similarity transform maps five points (eye centres, nose
 tip, mouth corners) onto a canonical template scaled so the face fills the crop like the 1.3x box.
