@@ -102,3 +102,27 @@ def test_oracle_metrics_use_the_grid_and_ties_go_to_the_later_evaluation():
     # source_val keeps the earlier of equal losses whatever the oracle tie rule
     losses = [{"epoch": e, "iter": e, "metrics": {"source_val/loss": 0.2}} for e in (1, 2)]
     assert choose(losses, "source_val", ties="later")["iter"] == 1
+
+
+def test_fas_saturation_scales_the_hsv_s_channel_as_the_official_loader():
+    import cv2
+    from PIL import Image
+
+    from fsfm_bench.finetune.datasets import HSVSaturation
+
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    np.random.seed(1)
+    out = np.asarray(HSVSaturation(0.8, 1.2)(Image.fromarray(img)))
+    np.random.seed(1)                                   # the same draws, written out
+    assert np.random.randint(2) == 1
+    factor = np.random.uniform(0.8, 1.2)
+    hsv = cv2.cvtColor(img.astype(np.float32), cv2.COLOR_RGB2HSV)
+    hsv[..., 1] *= factor
+    want = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 255).astype(np.uint8)
+    assert np.array_equal(out, want) and not np.array_equal(out, img)
+    grey = np.full((4, 4, 3), 128, np.uint8)            # no saturation to scale: unchanged
+    np.random.seed(1)
+    assert np.array_equal(np.asarray(HSVSaturation(0.8, 1.2)(Image.fromarray(grey))), grey)
+    np.random.seed(0)                                   # randint(2) == 0: left as it is
+    assert np.array_equal(np.asarray(HSVSaturation(0.8, 1.2)(Image.fromarray(img))), img)

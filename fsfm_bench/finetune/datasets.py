@@ -111,7 +111,10 @@ def build_train_transform(size: int, augment: dict[str, Any], mean, std):
     pre = []
     if augment.get("saturation"):
         lo, hi = augment["saturation"]
-        pre.append(T.RandomApply([T.ColorJitter(saturation=(float(lo), float(hi)))], p=0.5))
+        if augment.get("saturation_mode", "blend") == "hsv":
+            pre.append(HSVSaturation(float(lo), float(hi), p=0.5))
+        else:
+            pre.append(T.RandomApply([T.ColorJitter(saturation=(float(lo), float(hi)))], p=0.5))
     if augment.get("rand_augment") or augment.get("scale") or augment.get("reprob"):
         from timm.data import create_transform
 
@@ -126,6 +129,31 @@ def build_train_transform(size: int, augment: dict[str, Any], mean, std):
     method = T.InterpolationMode.BICUBIC if augment.get("interpolation") == "bicubic" else T.InterpolationMode.BILINEAR
     return T.Compose(pre + [T.Resize((size, size), interpolation=method),
                             T.RandomHorizontalFlip(float(augment.get("hflip", 0.5))), T.ToTensor(), T.Normalize(mean, std)])
+
+
+class HSVSaturation:
+    """With probability ``p``, multiply the saturation channel (OpenCV's float HSV) by U(lo, hi).
+
+    The MCIO anti-spoofing loader's colour augmentation (docs/protocol-fidelity.md, cdfas@2); unlike
+    torchvision's ``ColorJitter(saturation=...)``, which blends with the grey image, it scales S in
+    HSV space. Values are clipped to [0, 255] before the cast (the official cast of out-of-range floats
+    is undefined). Draws from numpy's global generator, as the official loader does.
+    """
+
+    def __init__(self, lo: float, hi: float, p: float = 0.5) -> None:
+        self.lo, self.hi, self.p = float(lo), float(hi), float(p)
+
+    def __call__(self, img):
+        from PIL import Image
+
+        # p = 0.5 draws exactly as the official loader (``np.random.randint(2)``)
+        apply = bool(np.random.randint(2)) if self.p == 0.5 else np.random.random() < self.p
+        if not apply:
+            return img
+        hsv = cv2.cvtColor(np.asarray(img, dtype=np.float32), cv2.COLOR_RGB2HSV)
+        hsv[..., 1] *= np.random.uniform(self.lo, self.hi)
+        rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
 
 
 def _posterize(img, bits_to_keep, **_):
