@@ -63,7 +63,7 @@ def _pil_preprocess(img: np.ndarray, size: int, resize: str, interpolation: str)
         return np.asarray(pil.resize((size, size), method))
     if resize != "resize_crop":
         raise FsfmBenchError(f"eval.resize must be plain or resize_crop, got {resize!r}")
-    short = int(size * 256 / 224) if size != 224 else 256
+    short = int(size / (224 / 256)) if size <= 224 else size      # the official crop_pct rule
     w, h = pil.size
     if w <= h:
         new_w, new_h = short, int(short * h / w)
