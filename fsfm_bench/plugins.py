@@ -31,7 +31,7 @@ from packaging.version import Version
 from . import hookspecs
 from .errors import FsfmBenchError, UsageError, did_you_mean
 from .hookspecs import KIND_HOOKS
-from .plugin_index import read_index
+from .plugin_index import index_path, read_index
 
 PLUGIN_API_VERSION = "1.0"
 ENTRY_POINT_GROUP = "fsfm_bench"
@@ -271,8 +271,8 @@ def _check_index(ep: md.EntryPoint, info: PluginInfo) -> None:
     real = {kind: sorted(names) for kind, names in info.registers.items() if names}
     if declared != real:
         warnings.warn(f"fsfm-bench: plugin {info.name!r} ({info.distribution}) registers other names than its "
-                      f"index {ep.value}/fsfm_bench_index.json says; rewrite it with `fsfm-bench plugins "
-                      f"--write-index`", RuntimeWarning, stacklevel=3)
+                      f"index {index_path(ep.value)} says; rewrite it with `fsfm-bench plugins --write-index`",
+                      RuntimeWarning, stacklevel=3)
 
 
 def load_plugins(reload: bool = False) -> list[PluginInfo]:
