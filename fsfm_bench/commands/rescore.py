@@ -76,7 +76,8 @@ def rescore(result_path: str, opts: dict) -> tuple[dict, dict, dict]:
     changes["_file_sha256"] = sha256_file(result_path)
     from ..results.robustness import recompute
 
-    robustness = recompute(original, result_path, scores, settings)      # perturb= results: every condition too
+    robustness = recompute(original, result_path, scores, settings,      # perturb= results: every condition too
+                           int(opts["bootstrap"]) if "bootstrap" in opts else None)
     return original, block, {"settings": settings, "changes": changes, "robustness": robustness}
 
 

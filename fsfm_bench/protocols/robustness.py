@@ -73,5 +73,6 @@ def evaluate_robustness(model, meta: dict[str, Any], checkpoint_sha256: str, spl
         log(f"  robustness {family:<5} {metric} by level  " + "  ".join(line))
     log(f"  robustness: {len(entries)} conditions in {time.time() - started:.1f} s "
         f"({forwarded} perturbed images scored now)")
-    block = {"suite": "perturbations", "seed": int(seed), "conditions": entries}
+    block = {"suite": "perturbations", "seed": int(seed), "bootstrap": {"n_resamples": int(n_resamples)},
+             "conditions": entries}
     return block, pd.concat(parts, ignore_index=True), forwarded

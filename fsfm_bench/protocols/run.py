@@ -340,7 +340,7 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
 
     robust = evaluate_robustness(model, meta, checkpoint_sha256, splits, list(unique.values()),
                                  table[table["split"] == "val"], cfg, protocol=protocol, seed=int(seed),
-                                 n_resamples=boot["n_resamples"], log=log)
+                                 n_resamples=int(ev.get("robustness_bootstrap") or 0), log=log)
     if robust:
         forwarded += robust[2]
         total += len(unique) * len(robust[0]["conditions"])

@@ -45,13 +45,18 @@ def robustness_scores_path(result: dict[str, Any], result_path: str | os.PathLik
 
 
 def recompute(result: dict[str, Any], result_path: str | os.PathLike, clean: pd.DataFrame,
-              settings: dict[str, Any]) -> dict[str, Any] | None:
-    """The robustness block recomputed under ``settings`` (what ``rescore`` changed), or None."""
+              settings: dict[str, Any], n_resamples: int | None = None) -> dict[str, Any] | None:
+    """The robustness block recomputed under ``settings`` (what ``rescore`` changed), or None.
+
+    ``n_resamples``: bootstrap resamples per condition; None keeps the block's own (conditions are
+    scored without intervals by default, eval.robustness_bootstrap)."""
     from .scores import read_scores
 
     block = result.get("robustness")
     if not block:
         return None
+    if n_resamples is None:
+        n_resamples = int((block.get("bootstrap") or {}).get("n_resamples", 0))
     table = read_scores(robustness_scores_path(result, result_path))
     val = clean[clean["split"] == "val"]
     conditions = []
@@ -59,8 +64,8 @@ def recompute(result: dict[str, Any], result_path: str | os.PathLike, clean: pd.
         part = table[(table["perturbation"] == entry["perturbation"]) & (table["level"] == int(entry["level"]))]
         conditions.append({**entry, "results": condition_metrics(
             part, val, settings["metrics"], settings["granularities"], settings["threshold_source"],
-            settings["targets"], settings["n_resamples"], settings["confidence"], settings["seed"])})
-    return {**block, "conditions": conditions}
+            settings["targets"], n_resamples, settings["confidence"], settings["seed"])})
+    return {**block, "bootstrap": {"n_resamples": n_resamples}, "conditions": conditions}
 
 
 # --- leaderboards --------------------------------------------------------------------------------
@@ -149,7 +154,8 @@ def section(rows: pd.DataFrame, loaded: list) -> Section:
 
 
 def _figures(long: pd.DataFrame, figdir: Path) -> list[Path]:
-    """AUC against severity (0 = clean), one panel per family, one line per row and target."""
+    """AUC against severity (0 = clean), one panel per family, one line per row and target, at the
+    protocol's first granularity (the tables have every granularity)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -160,7 +166,7 @@ def _figures(long: pd.DataFrame, figdir: Path) -> list[Path]:
     made = []
     curves = long.groupby(["row", "target", "granularity", "family", "level"], sort=False)["value"].mean().reset_index()
     families = list(dict.fromkeys(curves.loc[curves["family"] != "clean", "family"]))
-    for gran in dict.fromkeys(curves["granularity"]):
+    for gran in list(dict.fromkeys(curves["granularity"]))[:1]:      # the protocol's first granularity
         part = curves[curves["granularity"] == gran]
         clean = part[part["family"] == "clean"]
         # the clean point (level 0) starts every family's curve

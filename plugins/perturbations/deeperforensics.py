@@ -47,7 +47,9 @@ class BlockWise(Perturbation):
 
     code, title, unit = "BW", "local block-wise distortion", "blocks of 8x8 px per 256 px of the short side"
     params, neutral = (16, 32, 48, 64, 80), 0
+    revision = 1
     block, grey = 8, 128.0 / 255.0
+    LEFT_OFFSET = 1 << 20           # counters of the left coordinates (the tops use 0 .. n - 1)
 
     def count(self, height: int, width: int, param: int) -> int:
         """DeeperForensics draws ``param * (short side // 256)`` blocks; a face crop under 256 px
@@ -59,10 +61,10 @@ class BlockWise(Perturbation):
         n = self.count(h, w, param)
         if n == 0:
             return images
-        # positions in [0, side - 1 - block], as the scripts' randint(0, side - 1 - width)
-        bits = hash_bits(keys, 2 * n)
-        top = bits[:, :n] % (h - self.block)
-        left = bits[:, n:] % (w - self.block)
+        # positions in [0, side - 1 - block], as the scripts' randint(0, side - 1 - width); block j has
+        # the same place at every level, so a higher level adds blocks to the lower one's
+        top = hash_bits(keys, n) % (h - self.block)
+        left = hash_bits(keys, n, offset=self.LEFT_OFFSET) % (w - self.block)
         rows = torch.arange(h, device=images.device)
         cols = torch.arange(w, device=images.device)
         in_rows = ((rows[None, None] >= top[..., None]) & (rows[None, None] < top[..., None] + self.block)).float()
