@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 5 and 7 as one prepared call (a lent H200 has ~15 device-minutes per task).
+# The GPU checks of issues 5, 7 and 13 as one prepared call (a lent H200 has ~15 device-minutes per task).
 # Run from the repo root on the GPU machine, with the wheels the image lacks in .whl/ (see
 # benchmarks/README.md, "GPU session"). Every figure is also written under $OUT (or ./gpu-out).
 set -uo pipefail
@@ -18,3 +18,4 @@ step pretrain_gpu 180 python3 benchmarks/pretrain_gpu.py --device cuda
 step evaluate_gpu 120 python3 benchmarks/evaluate.py --device cuda --arch vit_base_patch16_224 --images 8192 --batch-size 256 --workers 16
 step masking_cuda_test 60 python3 -m pytest -q -p no:cacheprovider tests/test_masking_crfr_p.py -k cuda
 step masking_gpu 60 python3 benchmarks/masking.py --device cuda --json "$OUT/masking.json"
+step perturb_gpu 120 python3 benchmarks/perturb.py --device cuda

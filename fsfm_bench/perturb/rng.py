@@ -63,6 +63,37 @@ def normal(keys: torch.Tensor, n: int, offset: int = 0) -> torch.Tensor:
     return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos((2.0 * math.pi) * u2)
 
 
+#: size of the Gaussian bank (2**22 values): a walk visits distinct entries for images up to ~1180 px
+BANK_BITS = 22
+_BANK_KEY = (0x5EED0F5A, 0x0B0A7C11)
+_banks: dict[str, torch.Tensor] = {}
+
+
+def normal_bank(device: torch.device | str) -> torch.Tensor:
+    """The fixed bank of 2**BANK_BITS standard normals, computed once on the CPU (bit-identical on
+    every machine) and kept on ``device``."""
+    name = str(torch.device(device))
+    if name not in _banks:
+        cpu = _banks.get("cpu")
+        if cpu is None:
+            cpu = _banks["cpu"] = normal(torch.tensor([_BANK_KEY], dtype=torch.int64), 1 << BANK_BITS)[0]
+        _banks[name] = cpu.to(device)
+    return _banks[name]
+
+
+def walk_normal(keys: torch.Tensor, n: int) -> torch.Tensor:
+    """float32 [B, n] standard normals: each sample walks the bank from a key-given start with a
+    key-given odd stride, so its n values are distinct bank entries (n <= 2**BANK_BITS) and the
+    cost is one gather instead of hashing every value (white noise on a full batch is otherwise
+    the costliest perturbation on a GPU; benchmarks/perturb.py)."""
+    bank = normal_bank(keys.device)
+    mask = bank.numel() - 1
+    start = keys[:, 0:1] & mask
+    stride = (keys[:, 1:2] | 1) & mask
+    steps = torch.arange(n, device=keys.device, dtype=torch.int64)[None, :]
+    return bank[(start + steps * stride) & mask]
+
+
 def as_key_tensor(keys: np.ndarray | torch.Tensor, device: torch.device | str) -> torch.Tensor:
     return torch.as_tensor(np.asarray(keys, dtype=np.int64) if not torch.is_tensor(keys) else keys,
                            dtype=torch.int64, device=device)

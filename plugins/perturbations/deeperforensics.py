@@ -13,7 +13,7 @@ import kornia
 import torch
 
 from fsfm_bench.perturb import Perturbation
-from fsfm_bench.perturb.rng import hash_bits, normal
+from fsfm_bench.perturb.rng import hash_bits, walk_normal
 
 #: DeeperForensics' YCbCr scaling: luma spans 219 and chroma 224 of 255 codes, so unit noise in
 #: its scaled space is 255/219 (luma) and 255/224 (chroma) in full-range YCbCr
@@ -78,7 +78,7 @@ class WhiteNoise(Perturbation):
 
     code, title, unit = "GNC", "white Gaussian noise", "noise variance (DeeperForensics' scaled YCbCr)"
     params, neutral = (0.001, 0.002, 0.005, 0.01, 0.05), 0.0
-    chunk = 64            # samples per noise draw: bounds the int64 temporaries on small devices
+    chunk = 64            # samples per noise draw: bounds the int64 index temporaries on small devices
 
     def transform(self, images, param, keys):
         if float(param) == 0.0:
@@ -88,7 +88,7 @@ class WhiteNoise(Perturbation):
         ycbcr = kornia.color.rgb_to_ycbcr(images)
         out = []
         for start in range(0, b, self.chunk):
-            noise = normal(keys[start:start + self.chunk], c * h * w).view(-1, c, h, w)
+            noise = walk_normal(keys[start:start + self.chunk], c * h * w).view(-1, c, h, w)
             part = ycbcr[start:start + self.chunk] + math.sqrt(float(param)) * noise * scale[None, :, None, None]
             out.append(kornia.color.ycbcr_to_rgb(part))
         return torch.cat(out).clamp_(0.0, 1.0)
