@@ -21,19 +21,12 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-
-def build_model(arch: str, size: int):
-    from fsfm_bench.finetune.model import build_classifier
-
-    if arch == "tiny":
-        backbone = {"type": "fsfm_bench.finetune.standins:tiny_vit", "img_size": size, "patch_size": 16,
-                    "embed_dim": 64, "depth": 2, "num_heads": 2}
-    else:   # the registered fsfm backbone (random init: weights do not change the speed)
-        backbone = {"type": "fsfm", "arch": arch, "img_size": size, "checkpoint": None}
-    return build_classifier({"backbone": backbone, "adapter": {"type": "fsfm_head"}})
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluate import build_model  # noqa: E402  (benchmarks/evaluate.py: the same tiny or fsfm ViT)
 
 
 def face_like_batch(n: int, size: int, seed: int = 0) -> np.ndarray:

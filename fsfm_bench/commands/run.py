@@ -6,8 +6,10 @@ scores every target frame once (cached), writes a result file and rebuilds the l
 Shortcuts (top-level config keys): ``seeds=0,1,2``, ``selection=source_val|last|target_oracle``
 (target_oracle peeks at the test set and is labelled so everywhere), ``target=M`` (protocols with
 variants), ``checkpoint=PATH`` (backbone weights), ``threshold=...``, ``adapter=...``. Datasets:
-``data.roots.<name>=PATH`` (or once in ~/.config/fsfm-bench/datasets.yaml). ``--print-config``
-shows the resolved config and its sha256 without running. Rerunning the same command resumes.
+``data.roots.<name>=PATH`` (or once in ~/.config/fsfm-bench/datasets.yaml). ``perturb=all`` (or
+``GB``, ``GB:3,JPEG``) also scores the targets under robustness perturbations (docs/robustness.md).
+``--print-config`` shows the resolved config and its sha256 without running. Rerunning the same
+command resumes.
 """
 from __future__ import annotations
 

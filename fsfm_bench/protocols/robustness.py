@@ -27,7 +27,8 @@ def requested(cfg: dict[str, Any]) -> list:
 
 def evaluate_robustness(model, meta: dict[str, Any], checkpoint_sha256: str, splits, rows: list[dict[str, Any]],
                         val_frame: pd.DataFrame | None, cfg: dict[str, Any], *, protocol, seed: int,
-                        n_resamples: int, log: Callable[[str], None]) -> tuple[dict[str, Any], pd.DataFrame, int] | None:
+                        n_resamples: int, log: Callable[[str], None]
+                        ) -> tuple[dict[str, Any], pd.DataFrame, int] | None:
     """(robustness block, perturbed scores table, images forwarded now), or None without ``perturb=``.
 
     ``rows`` are the unique target rows in scoring order; ``splits.targets`` maps each target to

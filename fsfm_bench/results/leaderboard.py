@@ -141,7 +141,7 @@ RUN_ONLY_KEYS = ("seed", "seeds", "*.seed", "*.seeds", "work_dir", "*.work_dir",
                  "*.device", "leaderboard.*", "cache_dir", "*.cache_dir", "*.chunk_batches", "*.log_interval",
                  "data.roots", "data.roots.*", "data.prepared", "data.prepared.*", "results_dir",
                  "*.results_dir", "resume", "launcher",
-                 "perturb",          # which robustness conditions were also scored: not the clean row's recipe
+                 "perturb", "*.robustness_bootstrap",   # robustness extras: not the clean row's recipe
                  # prose that documents a protocol or a card, not a setting of the run
                  "*.title", "*.description", "*.paper_ref", "*.notes")
 MAX_DIFF_KEYS = 3

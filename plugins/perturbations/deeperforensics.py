@@ -59,7 +59,7 @@ class BlockWise(Perturbation):
     def transform(self, images, param, keys):
         b, _, h, w = images.shape
         n = self.count(h, w, param)
-        if n == 0:
+        if n == 0 or min(h, w) <= self.block:
             return images
         # positions in [0, side - 1 - block], as the scripts' randint(0, side - 1 - width); block j has
         # the same place at every level, so a higher level adds blocks to the lower one's
