@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 5, 7 and 14 as one prepared call (a lent H200 has ~15 device-minutes per task).
+# The GPU checks of issues 5, 7, 13 and 14 as one prepared call (a lent H200 has ~15 device-minutes per task).
 # Run from the repo root on the GPU machine, with the wheels the image lacks in .whl/ (see
 # benchmarks/README.md, "GPU session"). Every figure is also written under $OUT (or ./gpu-out).
 set -uo pipefail
@@ -28,3 +28,4 @@ step masking_gpu 45 python3 benchmarks/masking.py --device cuda
 step pretrain_gpu_compile 150 python3 benchmarks/pretrain_gpu.py --device cuda --compile --steps 10
 step evaluate_gpu_batched 100 python3 benchmarks/evaluate.py --device cuda --arch vit_base_patch16_224 --images 8192 --batch-size 256 --workers 16 --batched-reads
 step pretrain_gpu_compile_blocks 200 python3 benchmarks/pretrain_gpu.py --device cuda --compile-blocks --warmup 5 --steps 10
+step perturb_gpu 120 python3 benchmarks/perturb.py --device cuda

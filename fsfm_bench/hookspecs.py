@@ -88,5 +88,10 @@ def register_metrics(register):
 
 
 @hookspec
+def register_perturbations(register):
+    """Register test-time perturbations (robustness families with five severity levels each)."""
+
+
+@hookspec
 def register_transforms(register):
     """Register data transforms."""

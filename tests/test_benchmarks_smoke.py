@@ -180,6 +180,24 @@ def test_masking_agreement_check_catches_a_disagreeing_loop():
     assert out[1].startswith("count caught"), out
 
 
+# --------------------------------------------------------------------------- perturb.py
+
+def test_perturb_smoke_times_every_family_against_the_forward():
+    out = _run(["benchmarks/perturb.py", "--smoke"]).stdout
+    fig = json.loads(out.splitlines()[-1])
+    assert (fig["device"], fig["arch"], fig["batch"], fig["size"], fig["level"], fig["amp"]) == \
+        ("cpu", "tiny", 8, 64, 5, False)
+    fams = fig["families"]
+    assert list(fams) == ["CS", "CC", "BW", "GNC", "GB", "JPEG", "VC"]
+    assert _positive(fig["forward_ms"])
+    for code, f in fams.items():
+        assert _positive(f["ms"]) and f["ratio"] == pytest.approx(f["ms"] / fig["forward_ms"]), (code, f)
+    assert fams["VC"]["where"].startswith("loader") and all(f["where"] == "cpu" for c, f in fams.items() if c != "VC")
+    image = {c: f["ratio"] for c, f in fams.items() if c != "VC"}
+    assert fig["max_image_family"] == max(image, key=image.get) and fig["max_image_ratio"] == max(image.values())
+    assert f"max image-family ratio: {fig['max_image_family']}" in out
+
+
 # --------------------------------------------------------------------------- gpu_session.sh
 
 def _session_steps() -> list[list[str]]:

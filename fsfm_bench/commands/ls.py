@@ -11,7 +11,8 @@ from ..hookspecs import KIND_HOOKS
 #: accepted spellings of each kind
 ALIASES = {"backbone": "backbones", "masks": "masking", "mask": "masking", "protocol": "protocols",
            "dataset": "datasets", "adapter": "adapters", "detector": "detectors", "parser": "parsers",
-           "forgery": "forgeries", "metric": "metrics", "transform": "transforms"}
+           "forgery": "forgeries", "metric": "metrics", "transform": "transforms",
+           "perturbation": "perturbations", "perturb": "perturbations"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,10 +6,12 @@ scores every target frame once (cached), writes a result file and rebuilds the l
 Shortcuts (top-level config keys): ``seeds=0,1,2``, ``selection=source_val|last|target_oracle``
 (target_oracle peeks at the test set and is labelled so everywhere), ``target=M`` (protocols with
 variants), ``checkpoint=PATH`` (backbone weights), ``threshold=...``, ``adapter=...``. Datasets:
-``data.roots.<name>=PATH`` (or once in ~/.config/fsfm-bench/datasets.yaml). ``out=DIR``: where the
-relative ``runs/`` and ``leaderboards/`` go (default: the working directory, or the user folder
-``$FSFM_BENCH_HOME`` / ``~/.local/share/fsfm-bench`` when it is the fsfm-bench checkout). ``--print-config``
-shows the resolved config and its sha256 without running. Rerunning the same command resumes.
+``data.roots.<name>=PATH`` (or once in ~/.config/fsfm-bench/datasets.yaml). ``perturb=all`` (or
+``GB``, ``GB:3,JPEG``) also scores the targets under robustness perturbations (docs/robustness.md).
+``out=DIR``: where the relative ``runs/`` and ``leaderboards/`` go (default: the working directory, or
+the user folder ``$FSFM_BENCH_HOME`` / ``~/.local/share/fsfm-bench`` when it is the fsfm-bench
+checkout). ``--print-config`` shows the resolved config and its sha256 without running. Rerunning the
+same command resumes.
 """
 from __future__ import annotations
 

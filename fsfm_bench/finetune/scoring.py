@@ -5,6 +5,10 @@ are committed in chunks (``chunk-<start>-<end>.npy``, each written atomically) e
 ``chunk_batches`` batches, so an interrupted evaluation resumes with the rows that have no chunk
 yet; when every row is covered the chunks are merged into ``scores.npy`` and a rerun does no
 forward pass at all.
+
+With ``perturb`` (a :class:`fsfm_bench.perturb.scoring.ScorePerturbation`) the images are scored
+under that robustness condition; the condition joins the key, so its scores are cached (and
+resumed) beside the clean ones and never mixed with them.
 """
 from __future__ import annotations
 
@@ -71,8 +75,11 @@ def score_loader(paths: list[str], indices: list[int], *, size: int, resize: str
 def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str], cache_root: str | Path,
                 size: int, resize: str = "plain", interpolation: str = "bicubic", batch_size: int = 64,
                 num_workers: int = 0, device: str | torch.device = "cpu", chunk_batches: int = 20,
-                amp: bool = False, progress: bool = False, batched_reads: bool = False) -> ScoreReport:
+                amp: bool = False, progress: bool = False, batched_reads: bool = False,
+                perturb=None) -> ScoreReport:
     """P(fake/attack) for every path, in order; reuses and extends the cache under ``cache_root``."""
+    if perturb is not None:
+        key = {**key, "perturbation": sha256_json(perturb.key)}
     folder = Path(cache_root) / sha256_json(key)[:32]
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / "scores.npy"
@@ -88,9 +95,16 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
     if todo:
         device = torch.device(device)
         model = model.to(device).eval()
-        loader = score_loader(paths, todo, size=size, resize=resize, interpolation=interpolation,
-                              batch_size=batch_size, num_workers=num_workers,
-                              pin_memory=device.type == "cuda", batched_reads=batched_reads)
+        by_video = perturb is not None and perturb.kind == "video"      # items are whole videos, already batched
+        if by_video:
+            loader = DataLoader(perturb.dataset(paths, todo, size, resize, interpolation, batch_size),
+                                batch_size=None, shuffle=False, num_workers=num_workers,
+                                pin_memory=device.type == "cuda", persistent_workers=False,
+                                prefetch_factor=4 if num_workers > 0 else None)
+        else:
+            loader = score_loader(paths, todo, size=size, resize=resize, interpolation=interpolation,
+                                  batch_size=batch_size, num_workers=num_workers,
+                                  pin_memory=device.type == "cuda", batched_reads=batched_reads)
         pending_idx: list[np.ndarray] = []
         pending_val: list[np.ndarray] = []
         bar = Progress(len(loader), "scoring", "batch", mode=None if progress else "off")
@@ -109,6 +123,8 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
         with torch.inference_mode(), bar:
             for b, (images, idx) in enumerate(loader, 1):
                 images = images.to(device, non_blocking=True)
+                if perturb is not None and not by_video:
+                    images = perturb.batch(images, idx)
                 with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
                     probs = model.scores(images)
                 pending_idx.append(idx.numpy())

@@ -53,6 +53,10 @@ def resolve_protocols(cfg: dict[str, Any]) -> list[Protocol]:
         data["seeds"] = [int(s) for s in (seeds if isinstance(seeds, list) else [seeds])]
     if cfg.get("adapter") is not None:
         data["adapter"] = cfg["adapter"]
+    if cfg.get("perturb") is not None:
+        from .robustness import requested
+
+        requested(cfg)               # a wrong perturb= is a usage error before any data or training
     return [Protocol.from_dict(v) for v in variants(data)]
 
 
@@ -270,8 +274,9 @@ def _device(cfg: dict[str, Any]) -> str:
 
 
 def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[dict[str, Any]],
-               cfg: dict[str, Any]) -> tuple[Any, int]:
-    """(scores array, rows forwarded now) for rows; cached by checkpoint/manifest/preprocessing."""
+               cfg: dict[str, Any], perturb=None) -> tuple[Any, int]:
+    """(scores array, rows forwarded now) for rows; cached by checkpoint/manifest/preprocessing
+    (and the robustness condition ``perturb``, when given)."""
     from ..data.manifest import manifest_hash
     from ..finetune.datasets import preprocessing_spec
     from ..finetune.scoring import cache_key, score_paths
@@ -287,7 +292,8 @@ def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[d
                          resize=prep["crop"], interpolation=prep["interpolation"],
                          batch_size=int(ev["batch_size"]), num_workers=int(ev.get("num_workers", 0)),
                          device=_device(cfg), chunk_batches=int(ev.get("chunk_batches", 20)),
-                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", True)))
+                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", True)),
+                         perturb=perturb)
     return report.scores, report.scored
 
 
@@ -347,6 +353,14 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
     results = compute_metrics(table, list(protocol.metrics), granularities=list(protocol.granularity),
                               threshold_source=protocol.threshold, targets=list(splits.targets),
                               n_resamples=boot["n_resamples"], confidence=0.95, seed=int(seed))
+    from .robustness import evaluate_robustness
+
+    robust = evaluate_robustness(model, meta, checkpoint_sha256, splits, list(unique.values()),
+                                 table[table["split"] == "val"], cfg, protocol=protocol, seed=int(seed),
+                                 n_resamples=int(ev.get("robustness_bootstrap") or 0), log=log)
+    if robust:
+        forwarded += robust[2]
+        total += len(unique) * len(robust[0]["conditions"])
     path = None
     if results_dir is not None:
         from ..finetune.datasets import preprocessing_spec
@@ -365,8 +379,8 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
             wall_time_s=time.time() - started, train_wall_time_s=train_wall_time_s,
             started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             finetuned={"path": str(checkpoint), "sha256": checkpoint_sha256}, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
-            metrics=list(protocol.metrics))
-        path = write_result(result, results_dir, scores=table)
+            metrics=list(protocol.metrics), robustness=robust[0] if robust else None)
+        path = write_result(result, results_dir, scores=table, robustness_scores=robust[1] if robust else None)
     return SeedOutcome(path, results, forwarded, checkpoint, total)
 
 
@@ -521,7 +535,7 @@ def _train_wall_time(seed_dir: Path) -> float | None:
 
 
 #: keys that change only how a trained model is evaluated or reported, not what is trained
-EVALUATION_ONLY = ("selection", "threshold", "eval", "leaderboard")
+EVALUATION_ONLY = ("selection", "threshold", "eval", "leaderboard", "perturb")
 
 
 def training_key(cfg: dict[str, Any], policies: list[str], init_sha256: str | None = None) -> str:

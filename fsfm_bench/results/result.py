@@ -23,7 +23,7 @@ from .compute import THRESHOLD_SOURCES
 from .provenance import environment
 from .scores import write_scores
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"      # 1.2: optional `robustness` block (perturb=); 1.x files still read
 SELECTION_POLICIES = ("source_val", "last", "target_oracle")
 RESULT_GLOB = "result_*.json"
 
@@ -85,7 +85,8 @@ def build_result(*, protocol: str | Mapping[str, Any], backbone: str | Mapping[s
                  started_at: str | None = None, finished_at: str | None = None,
                  label: str | None = None, scores_file: str | None = None,
                  metrics: list[str] | None = None, finetuned: Mapping[str, Any] | None = None,
-                 train_wall_time_s: float | None = None) -> dict[str, Any]:
+                 train_wall_time_s: float | None = None,
+                 robustness: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Assemble a result dict (validated when written). Provenance is collected here.
 
     ``results`` is what :func:`~fsfm_bench.results.compute.compute_metrics` returned; ``data`` maps
@@ -135,6 +136,8 @@ def build_result(*, protocol: str | Mapping[str, Any], backbone: str | Mapping[s
         "results": results,
         "scores_file": scores_file or "",
     }
+    if robustness:              # perturb=: per condition results; write_result adds its scores file
+        result["robustness"] = {**_plain(robustness), "scores_file": ""}
     return result
 
 
@@ -162,8 +165,11 @@ def result_filename(result: Mapping[str, Any]) -> str:
 
 
 def write_result(result: dict[str, Any], results_dir: str | os.PathLike, scores=None,
-                 scores_format: str = "csv") -> Path:
+                 scores_format: str = "csv", robustness_scores=None) -> Path:
     """Validate and atomically write ``result`` (and its scores, when given) into ``results_dir``.
+
+    ``robustness_scores``: the perturbed per-sample scores of a result with a ``robustness`` block
+    (written beside it as ``<result>.robustness.scores.csv``).
 
     Names are unique per run (run id), so two runs writing into one folder at once both land;
     each file appears whole or not at all. Returns the result file's path.
@@ -181,6 +187,14 @@ def write_result(result: dict[str, Any], results_dir: str | os.PathLike, scores=
             write_scores(scores_file, scores)
             readable(scores_file)
             result["scores_sha256"] = sha256_file(scores_file)
+        if robustness_scores is not None and result.get("robustness"):
+            from .robustness import SCORES_SUFFIX
+
+            rob_file = path.with_name(path.name[:-len(".json")] + SCORES_SUFFIX)
+            result["robustness"]["scores_file"] = rob_file.name
+            write_scores(rob_file, robustness_scores)
+            readable(rob_file)
+            result["robustness"]["scores_sha256"] = sha256_file(rob_file)
         validate_result(result, f"result {path.name}")
         atomic_write_json(path, result)
         readable(path)
@@ -271,6 +285,12 @@ def new_result_from(original: Mapping[str, Any], original_path: str | os.PathLik
     out.mkdir(parents=True, exist_ok=True)
     src_scores = scores_path(original, original_path)
     result["scores_file"] = os.path.relpath(src_scores, out.resolve())
+    if info.get("robustness"):          # recomputed by rescore; the perturbed scores stay where they are
+        from .robustness import robustness_scores_path
+
+        result["robustness"] = _plain(info["robustness"])
+        result["robustness"]["scores_file"] = os.path.relpath(robustness_scores_path(original, original_path),
+                                                              out.resolve())
     path = out / result_filename(result)
     validate_result(result, f"result {path.name}")
     atomic_write_json(path, result)
