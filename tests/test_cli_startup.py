@@ -16,6 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from fsfm_bench.hookspecs import KIND_HOOKS
 from fsfm_bench.plugin_index import FORMAT, INDEX_FILE, read_index
 from fsfm_bench.schemas import load_schema
 
@@ -79,9 +80,7 @@ def test_every_index_says_what_its_plugin_registers():
     schema = load_schema("plugin_index")
     indexed = 0
     for info in infos:
-        index = read_index(info.module, info.version, ["backbones", "masking", "ssl", "adapters", "datasets",
-                                                       "detectors", "parsers", "forgeries", "protocols",
-                                                       "metrics", "transforms"])
+        index = read_index(info.module, info.version, list(KIND_HOOKS))
         if info.builtin or info.distribution == "fsfm-bench-example":
             assert index is not None, f"plugin {info.name} has no usable {INDEX_FILE}: run `fsfm-bench plugins --write-index`"
         if index is None:
