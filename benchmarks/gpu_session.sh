@@ -27,5 +27,5 @@ step masking_cuda_test 45 python3 -m pytest -q -p no:cacheprovider tests/test_ma
 step masking_gpu 45 python3 benchmarks/masking.py --device cuda
 step pretrain_gpu_compile 150 python3 benchmarks/pretrain_gpu.py --device cuda --compile --steps 10
 step evaluate_gpu_batched 100 python3 benchmarks/evaluate.py --device cuda --arch vit_base_patch16_224 --images 8192 --batch-size 256 --workers 16 --batched-reads
-step pretrain_gpu_compile_blocks 200 python3 benchmarks/pretrain_gpu.py --device cuda --compile-blocks --warmup 5 --steps 10
 step perturb_gpu 120 python3 benchmarks/perturb.py --device cuda
+step pretrain_gpu_compile_blocks 200 python3 benchmarks/pretrain_gpu.py --device cuda --compile-blocks --warmup 5 --steps 10
