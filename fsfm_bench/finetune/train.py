@@ -87,7 +87,7 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
     if ft.get("min_lr") is not None:
         schedulers.append(dict(type="CosineAnnealingLR", begin=warmup, end=length, T_max=length - warmup,
                                eta_min=float(ft["min_lr"]), **unit))
-    hooks = dict(checkpoint=dict(type="CheckpointHook", interval=int(ft.get("val_interval", 1)),
+    hooks = dict(checkpoint=dict(type="AtomicCheckpointHook", interval=int(ft.get("val_interval", 1)),
                                  by_epoch=by_epoch, max_keep_ckpts=1, save_last=True),
                  logger=dict(type="LoggerHook", interval=int(ft.get("log_interval", 50))))
     return dict(
@@ -130,8 +130,8 @@ def train(runner_cfg: dict[str, Any]) -> None:
     """Build the Runner from the config and train (resumes when the work dir has a checkpoint)."""
     import torch.distributed as dist
     from mmengine.config import Config
-    from mmengine.runner import Runner
 
+    from ..engine.checkpointing import SafeRunner, prune_training_checkpoints
     from . import datasets, loops, model, optim, rng, selection  # noqa: F401  (registrations)
 
     _init_cpu_dist(runner_cfg)
@@ -141,7 +141,10 @@ def train(runner_cfg: dict[str, Any]) -> None:
     # gets what it reads from cfg (the DDP wrapper settings).
     wrapper = kwargs.pop("model_wrapper_cfg", None)
     kwargs.pop("launcher_cfg", None)
-    runner = Runner(**kwargs, cfg=Config(dict(model_wrapper_cfg=wrapper) if wrapper else dict()))
+    runner = SafeRunner(**kwargs, cfg=Config(dict(model_wrapper_cfg=wrapper) if wrapper else dict()))
     runner.train()
     if dist.is_initialized():
         dist.barrier()
+    if int(os.environ.get("RANK", "0")) == 0:
+        # the selected checkpoints are written (selection.json says finished): the resume state is not needed
+        prune_training_checkpoints(kwargs["work_dir"])
