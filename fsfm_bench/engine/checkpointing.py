@@ -239,6 +239,10 @@ class AtomicCheckpointHook(CheckpointHook):
         if not is_main_process():
             return
         write_pointer(runner.work_dir, final)
-        for old in superseded:                      # only now: the new checkpoint is complete
+        self._drop(superseded)                       # only now: the new checkpoint is complete
+
+    def _drop(self, steps: list[int]) -> None:
+        """Delete the checkpoints of ``steps`` (superseded by a complete, pointed-to one)."""
+        for step in steps:
             with contextlib.suppress(FileNotFoundError):
-                (Path(self.out_dir) / self.filename_tmpl.format(old)).unlink()
+                (Path(self.out_dir) / self.filename_tmpl.format(step)).unlink()

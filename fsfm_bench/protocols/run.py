@@ -453,6 +453,10 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                     atomic_write_json(sdir / TRAIN_TIME_FILE, {"train_wall_time_s": time.time() - seed_started})
                 else:
                     log(f"fine-tuning {protocol.ref} seed {seed}: already finished ({ckpt_dir})")
+                    if rank == 0:            # a kill may have stopped the deletion of its resume state
+                        from ..engine.checkpointing import prune_training_checkpoints
+
+                        prune_training_checkpoints(sdir / "train")
                 if rank != 0:                        # evaluation, results and tables: rank 0
                     _barrier(world_size)
                     continue
@@ -544,21 +548,21 @@ def _backbone_block(name: str, cfg: dict[str, Any], probe: dict[str, Any]) -> di
 
 
 def _finished(ckpt_dir: Path, policies: list[str]) -> bool:
-    import json
+    """Whether a seed's selection is complete; a missing or damaged record is not (the fine-tuning
+    then resumes and rebuilds it from its checkpoint, or retrains: never a silent re-selection)."""
+    from ..finetune.selection import read_record
 
-    sel = ckpt_dir / "selection.json"
-    if not sel.is_file():
-        return False
-    if not json.loads(sel.read_text(encoding="utf-8")).get("finished"):
+    record = read_record(ckpt_dir / "selection.json")
+    if record is None or not record.get("finished"):
         return False
     return all((ckpt_dir / f"{p}.pth").is_file() for p in policies)
 
 
 def _history(ckpt_dir: Path) -> list[dict[str, Any]]:
-    import json
+    from ..finetune.selection import read_record
 
-    sel = ckpt_dir / "selection.json"
-    return json.loads(sel.read_text(encoding="utf-8"))["history"] if sel.is_file() else []
+    record = read_record(ckpt_dir / "selection.json")
+    return record["history"] if record else []
 
 
 def rebuild_leaderboard(cfg: dict[str, Any], log: Log) -> None:
