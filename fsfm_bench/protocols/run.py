@@ -69,18 +69,20 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
     work_dir = cache_dir(cfg) / "pretrain" / f"{spec['recipe']}-{key}"
     pcfg["work_dir"] = str(work_dir)
     pcfg["log_level"] = os.environ.get("FSFM_BENCH_LOG_LEVEL", "ERROR")   # as the fine-tuning Runner
+    from ..engine.export import finished_export
+
     export = work_dir / "export"
-    ckpts = sorted(export.glob("*.pth")) if export.is_dir() else []
-    if ckpts:
-        log(f"pretrained encoder (cached): {ckpts[0]}")
-        return ckpts[0]
+    cached = finished_export(export)          # complete only with its card (written last)
+    if cached is not None:
+        log(f"pretrained encoder (cached): {cached}")
+        return cached
     log(f"no checkpoint given: pretraining a tiny FSFM ({spec['recipe']}) on the {spec['dataset']} real faces "
         f"-> {work_dir}")
     run_pretrain(pcfg, spec["recipe"], save=save_config, digest=config_hash)
-    ckpts = sorted(export.glob("*.pth"))
-    if not ckpts:
-        raise FsfmBenchError(f"pretraining finished but wrote no encoder checkpoint under {export}")
-    return ckpts[0]
+    cached = finished_export(export)
+    if cached is None:
+        raise FsfmBenchError(f"pretraining finished but wrote no complete encoder export under {export}")
+    return cached
 
 
 def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
