@@ -840,13 +840,31 @@ def _publish(tmp: Path, out: Path) -> None:
 
 
 def build(results_dir: str | os.PathLike, out_dir: str | os.PathLike, *, reported: bool = True,
-          figures: bool = True, reported_dir: str | os.PathLike | None = None) -> BuildReport:
-    """Build every protocol's leaderboard; invalid result files are skipped and reported."""
+          figures: bool = True, reported_dir: str | os.PathLike | None = None, verify: bool = True) -> BuildReport:
+    """Build every protocol's leaderboard; invalid result files, and (``verify``) results their scores
+    do not reproduce (:mod:`.verify`), are skipped and reported. Builds into one ``out_dir`` run one
+    at a time, each from the results present when it starts (a slow build never publishes last)."""
+    from ..locks import held
+
     out = Path(out_dir)
-    loaded, skipped = collect(results_dir)          # a wrong results= fails before out= is created
+    collect(results_dir)                            # a wrong results= fails before out= is created
     if out.exists() and not out.is_dir():
         raise FsfmBenchError(f"leaderboard folder out={out} is a file, not a folder; pass out=DIR")
     out.mkdir(parents=True, exist_ok=True)
+    with held(out / ".build.lock", f"leaderboard build into {out}"):
+        return _build(results_dir, out, reported=reported, figures=figures, reported_dir=reported_dir, verify=verify)
+
+
+def _build(results_dir, out: Path, *, reported: bool, figures: bool, reported_dir, verify: bool) -> BuildReport:
+    from .result import remove_orphans
+    from .verify import problem
+
+    remove_orphans(results_dir)
+    loaded, skipped = collect(results_dir)
+    if verify:
+        failed = [(it, problem(it.result, it.path)) for it in loaded]
+        skipped += [(it.path, why) for it, why in failed if why]
+        loaded = [it for it, why in failed if not why]
     docs = load_reported(reported_dir) if reported else {}
     merged = merge_seeds(loaded)
     gone = set(superseded_paths(merged))
