@@ -88,3 +88,24 @@ def test_a_drifted_user_prepared_folder_is_a_clear_error(tiny, tmp_path):
     assert "fsfm-bench prepare" in message
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["frames"]["rows"] == 3
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "pickled", "floats"])
+def test_a_damaged_parsing_map_is_one_line_naming_it(tmp_path, damage):
+    from fsfm_bench.engine.data import load_parsing
+
+    path = tmp_path / "parsing" / "0.npy"
+    path.parent.mkdir()
+    good = np.zeros((1, 16, 16), np.int8)
+    if damage == "garbage":
+        path.write_bytes(b"\x00not an array at all" * 10)
+    elif damage == "truncated":
+        np.save(path, good)
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "pickled":
+        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    else:
+        np.save(path, np.full((16, 16), 0.5))
+    with pytest.raises(FsfmBenchError) as info:
+        load_parsing(path, 16)
+    assert str(path) in str(info.value) and "delete it" in str(info.value) and "\n" not in str(info.value)
