@@ -434,6 +434,9 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
             vdir = run_dir / protocol.variant if protocol.variant else run_dir
             oracle = "target_oracle" in policies
             splits = rank0_first(lambda p=protocol: build_splits(p, resolver, vdir / "data", with_targets_in_val=oracle))
+            from .overlap import guard_overlap
+
+            protocol = guard_overlap(protocol, splits.train_rows, splits.val_rows, splits.targets, cfg)
             for name in splits.skipped:
                 log(f"note: optional target {name} skipped (no data configured)")
             mcfg = model_config(cfg, protocol, bb, probe)
