@@ -80,9 +80,10 @@ def test_planted_pickle_in_a_run_folder_never_runs(interrupted, monkeypatch):
     train = next((tmp / "planted" / "runs").rglob("train"))
     marker = tmp / "pwned"
     evil = _plant(train, marker)
-    with pytest.raises(FsfmBenchError) as info:
+    with pytest.raises(Exception) as info:      # noqa: PT011 - which one is asserted after the payload check
         run(cfg, log=_quiet, progress=False)
     assert not marker.exists(), "the planted pickle's code ran"
+    assert isinstance(info.value, FsfmBenchError), info.value
     message = str(info.value)
     assert "\n" not in message and str(evil) in message and "refusing to resume" in message
     evil.unlink()                               # what the message says to do
@@ -130,7 +131,8 @@ def test_pretraining_resume_refuses_a_planted_pickle(tmp_path):
             "model.patch_size=8", "model.embed_dim=32", "model.depth=1", "model.num_heads=2",
             "model.decoder_embed_dim=32", "model.decoder_depth=1", "model.rep_decoder_depth=1",
             "data.batch_size=4", "schedule.epochs=2", "data.mean=[0.5,0.5,0.5]", "data.std=[0.2,0.2,0.2]"]
-    with pytest.raises(FsfmBenchError) as info:
+    with pytest.raises(Exception) as info:      # noqa: PT011 - which one is asserted after the payload check
         pretrain.main(argparse.Namespace(options=opts, debug=True))
     assert not marker.exists(), "the planted pickle's code ran"
+    assert isinstance(info.value, FsfmBenchError), info.value
     assert str(evil) in str(info.value) and "\n" not in str(info.value)
