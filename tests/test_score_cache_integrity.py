@@ -6,15 +6,11 @@ on disk changed the metrics, and a truncated ``scores.npy`` ended in an internal
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-import torch
 
-from run_testutil import TINY, make_prepared
+from run_testutil import tiny_scorer
 
-from fsfm_bench.finetune.model import build_classifier
 from fsfm_bench.finetune.scoring import score_paths
 from fsfm_bench.io import atomic_save_npy
 
@@ -22,13 +18,7 @@ from fsfm_bench.io import atomic_save_npy
 @pytest.fixture(scope="module")
 def scorer(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("scores")
-    data = make_prepared(tmp / "data", splits=(("test", 3),), frames=2)
-    rows = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines()]
-    paths = [str(data / r["path"]) for r in rows]        # 12 images
-    torch.manual_seed(0)
-    model = build_classifier({"backbone": dict(TINY), "adapter": {"type": "fsfm_head"}})
-    key = {"checkpoint": "c" * 64, "manifest": "m" * 64, "preprocessing": "p" * 64}
-    common = dict(key=key, size=32, batch_size=4, chunk_batches=1, num_workers=0)
+    model, paths, common = tiny_scorer(tmp / "data", videos=3)             # 12 images
     reference = score_paths(model, paths, cache_root=tmp / "ref", **common).scores
     return tmp, model, paths, common, reference
 
@@ -52,32 +42,32 @@ def test_a_damaged_scores_file_is_scored_again(scorer, tmp_path, damage):
     np.testing.assert_array_equal(cached.scores, reference)
 
 
-class _Interrupt(Exception):
+class _Killed(Exception):
     pass
 
 
-def test_a_chunk_changed_on_disk_is_scored_again(scorer, tmp_path):
+def test_a_chunk_changed_on_disk_is_scored_again(scorer, tmp_path, monkeypatch):
+    """Killed before the chunks were merged; then one chunk replaced by other values and one
+    truncated: only those two chunks' rows are scored again, the intact one is reused."""
+    from fsfm_bench.finetune import scoring
+
     _, model, paths, common, reference = scorer
-    real = type(model).scores
-    calls = {"n": 0}
+    real = scoring.atomic_save_npy
 
-    def flaky(self, inputs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise _Interrupt()
-        return real(self, inputs)
+    def no_merge(path, array):
+        if path.name == "scores.npy":
+            raise _Killed()
+        return real(path, array)
 
-    model.scores = flaky.__get__(model)
-    try:
-        with pytest.raises(_Interrupt):
-            score_paths(model, paths, cache_root=tmp_path, **common)
-    finally:
-        del model.scores
+    monkeypatch.setattr(scoring, "atomic_save_npy", no_merge)
+    with pytest.raises(_Killed):
+        score_paths(model, paths, cache_root=tmp_path, **common)
+    monkeypatch.undo()
     folder = next(tmp_path.iterdir())
     chunks = sorted(p for p in folder.glob("chunk-*.npy") if not p.name.endswith(".idx.npy"))
-    assert len(chunks) == 2
+    assert len(chunks) == 3                               # 12 images, batches of 4, a chunk per batch
     atomic_save_npy(chunks[0], np.ones(4))                # same shape, other values
     chunks[1].write_bytes(chunks[1].read_bytes()[:30])    # truncated
     resumed = score_paths(model, paths, cache_root=tmp_path, **common)
-    assert resumed.scored == len(paths)                   # neither chunk trusted
+    assert resumed.scored == 8
     np.testing.assert_array_equal(resumed.scores, reference)
