@@ -90,9 +90,26 @@ def test_pretrain_gpu_bf16_autocast_and_flop_count():
     assert flops["fsfm"] > flops["mae"]                   # fsfm adds the target forward + ID branch
 
 
+def test_pretrain_gpu_profile_reports_operator_shares():
+    data = json.loads(_run(["benchmarks/pretrain_gpu.py", "--smoke", "--profile", "1", "--algos", "mae"]).stdout)
+    top = data["runs"][0]["top_ops"]
+    assert 1 <= len(top) <= 8
+    shares = [o["share"] for o in top]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1.0 + 1e-6
+    assert all(o["op"] and o["calls_per_step"] >= 1 and o["self_ms_per_step"] >= 0 for o in top)
+    assert any(o["op"] in ("aten::mm", "aten::addmm", "aten::bmm") for o in top), top  # a ViT step is matmuls
+
+
+def test_gpu_ceiling_cpu_smoke():
+    data = json.loads(_run(["benchmarks/gpu_ceiling.py", "--device", "cpu", "--size", "128",
+                            "--copy-mib", "4", "--repeat", "2"]).stdout)
+    assert data["matmul_n"] == 128 and _positive(data["matmul_tflops"])
+    assert _positive(data["copy_tb_per_s_read_plus_write"])
+
+
 # --------------------------------------------------------------------------- evaluate.py
 
-ROW = re.compile(r"^\| (\d+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$")
+ROW = re.compile(r"^\| (\d+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$")
 
 
 def test_evaluate_cpu_prints_a_numeric_path_over_bare_ratio():
@@ -104,8 +121,9 @@ def test_evaluate_cpu_prints_a_numeric_path_over_bare_ratio():
     assert lines[0].startswith("# tiny @ 64px, 64 images, batch 16, 0 workers, AMP False"), lines[0]
     rows = [ROW.match(line) for line in lines if ROW.match(line)]
     assert len(rows) == 1, out
-    repeat, bare, path, ratio = (float(g) for g in rows[0].groups())
+    repeat, bare, loader, first, path, ratio = (float(g) for g in rows[0].groups())
     assert repeat == 1 and _positive(bare) and _positive(path) and _positive(ratio)
+    assert _positive(loader) and first >= 0
     # ratio = bare seconds / path seconds = path img/s / bare img/s (same image count), up to rounding
     assert ratio == pytest.approx(path / bare, rel=0.02, abs=0.002)
     median = re.search(r"^median path / bare = ([0-9.]+) ", out, re.M)

@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..io import atomic_save_npy, atomic_write_json, sha256_file, sha256_json
-from .datasets import ScoreDataset
+from .datasets import ScoreBatchDataset, ScoreDataset
 
 log = logging.getLogger(__name__)
 CHUNK = re.compile(r"^chunk-(\d{10})-(\d{10})\.npy$")
@@ -81,10 +81,26 @@ def _covered(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     return scores, done
 
 
+def score_loader(paths: list[str], indices: list[int], *, size: int, resize: str = "plain",
+                 interpolation: str = "bicubic", batch_size: int = 64, num_workers: int = 0,
+                 pin_memory: bool = False, batched_reads: bool = False) -> DataLoader:
+    """The loader the scorer reads with: (uint8 [B, 3, S, S], indices) batches of ``indices``, in
+    order (benchmarks/evaluate.py times it alone with the same settings). ``batched_reads``: each
+    worker item is a whole batch (:class:`ScoreBatchDataset`) rather than one image + collate."""
+    prefetch = 4 if num_workers > 0 else None
+    if batched_reads:
+        return DataLoader(ScoreBatchDataset(paths, indices, size, resize, interpolation, batch_size),
+                          batch_size=None, shuffle=False, num_workers=num_workers, pin_memory=pin_memory,
+                          persistent_workers=False, prefetch_factor=prefetch)
+    return DataLoader(ScoreDataset(paths, indices, size, resize, interpolation), batch_size=batch_size,
+                      shuffle=False, num_workers=num_workers, pin_memory=pin_memory,
+                      persistent_workers=False, prefetch_factor=prefetch)
+
+
 def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str], cache_root: str | Path,
                 size: int, resize: str = "plain", interpolation: str = "bicubic", batch_size: int = 64,
                 num_workers: int = 0, device: str | torch.device = "cpu", chunk_batches: int = 20,
-                amp: bool = False, progress: bool = False) -> ScoreReport:
+                amp: bool = False, progress: bool = False, batched_reads: bool = False) -> ScoreReport:
     """P(fake/attack) for every path, in order; reuses and extends the cache under ``cache_root``."""
     folder = Path(cache_root) / sha256_json(key)[:32]
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,9 +117,9 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
     if todo:
         device = torch.device(device)
         model = model.to(device).eval()
-        loader = DataLoader(ScoreDataset(paths, todo, size, resize, interpolation), batch_size=batch_size,
-                            shuffle=False, num_workers=num_workers, pin_memory=device.type == "cuda",
-                            persistent_workers=False, prefetch_factor=4 if num_workers > 0 else None)
+        loader = score_loader(paths, todo, size=size, resize=resize, interpolation=interpolation,
+                              batch_size=batch_size, num_workers=num_workers,
+                              pin_memory=device.type == "cuda", batched_reads=batched_reads)
         pending_idx: list[np.ndarray] = []
         pending_val: list[np.ndarray] = []
         iterator = loader
