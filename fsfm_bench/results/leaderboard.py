@@ -69,11 +69,7 @@ class BuildReport:
 # --- collect and merge ----------------------------------------------------------------------------
 def collect(results_dir: str | os.PathLike) -> tuple[list[Loaded], list[tuple[Path, str]]]:
     """Every ``result_*.json`` under ``results_dir`` (recursively): valid ones and skipped ones."""
-    root = Path(results_dir)
-    if not root.is_dir():
-        what = "is a file, not a folder" if root.exists() else "does not exist"
-        raise FsfmBenchError(f"results folder {root} {what}; pass results=DIR (where "
-                             "`fsfm-bench run` wrote its result_*.json files)")
+    root = _results_root(results_dir)
     loaded, skipped = [], []
     for path in sorted(root.rglob(RESULT_GLOB)):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
@@ -83,6 +79,15 @@ def collect(results_dir: str | os.PathLike) -> tuple[list[Loaded], list[tuple[Pa
         except FsfmBenchError as exc:
             skipped.append((path, str(exc)))
     return loaded, skipped
+
+
+def _results_root(results_dir: str | os.PathLike) -> Path:
+    root = Path(results_dir)
+    if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise FsfmBenchError(f"results folder {root} {what}; pass results=DIR (where "
+                             "`fsfm-bench run` wrote its result_*.json files)")
+    return root
 
 
 def protocol_ref(result: dict[str, Any]) -> str:
@@ -847,7 +852,7 @@ def build(results_dir: str | os.PathLike, out_dir: str | os.PathLike, *, reporte
     from ..locks import held
 
     out = Path(out_dir)
-    collect(results_dir)                            # a wrong results= fails before out= is created
+    _results_root(results_dir)                      # a wrong results= fails before out= is created
     if out.exists() and not out.is_dir():
         raise FsfmBenchError(f"leaderboard folder out={out} is a file, not a folder; pass out=DIR")
     out.mkdir(parents=True, exist_ok=True)
