@@ -107,7 +107,7 @@ def test_eval_needs_only_the_datasets_it_scores(tmp_path, capsys, ckpt, monkeypa
     monkeypatch.setenv("FSFM_BENCH_DATASETS", str(tmp_path / "no-datasets.yaml"))
     for name in ("FFPP", "CELEBDF_V2", "DFDC", "DFDC_PREVIEW", "WILDDEEPFAKE"):
         monkeypatch.delenv(f"FSFM_BENCH_ROOT_{name}", raising=False)
-    err = _one_line(capsys, 1, ["eval", "protocol=cdfd", f"checkpoint={ckpt}", f"data.roots.celebdf_v2={tmp_path}",
+    err = _one_line(capsys, 1, ["eval", "protocol=cdfd@1", f"checkpoint={ckpt}", f"data.roots.celebdf_v2={tmp_path}",
                                 f"data.roots.dfdc={tmp_path}", f"data.roots.wilddeepfake={tmp_path}"])
     assert err.startswith("fsfm-bench: error: protocol cdfd@1 cannot be evaluated: dataset 'dfdc_preview'")
     assert "ffpp" not in err and "nothing was trained" not in err and "celebdf_v2" not in err

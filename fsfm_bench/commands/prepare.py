@@ -7,7 +7,9 @@ Keys (defaults in brackets; a dataset may bring its own defaults, e.g. ``demo``)
   size=S [224]           crop side in pixels (size=null keeps the native crop, as the official code)
   detector=NAME [dlib_hog] / parser=NAME [auto]   see `fsfm-bench ls detectors` / `ls parsers`
   detector.KEY=V, parser.KEY=V                    options of those (e.g. detector.upsample=0)
-  align=BOOL [false]     5-point similarity alignment (needs mtcnn or parser=dlib68)
+  align=BOOL [false]     5-point similarity alignment (needs mtcnn or parser=dlib68); or
+                         align=mtcnn_chip (the MCIO chip, chip_padding=0.37; needs detector=mtcnn)
+  frame_sampling=uniform|mcio [uniform]  mcio: frames 6 and 6+T/2 (the FAS preprocessing)
   scale=F [1.3]          crop side / detection side;   detect_max_side=PX [1920]
   reader=auto|decord|pyav|opencv [auto];  workers=N [1];  seed=N [0];  progress=BOOL [true]
   augment=N [0]          augmented copies of each still image

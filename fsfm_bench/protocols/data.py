@@ -38,7 +38,7 @@ from ..data.integrity import forget_damaged_items, manifest_problem
 from ..data.manifest import manifest_hash, read_manifest
 from ..errors import FsfmBenchError
 from ..io import atomic_open, sha256_json
-from .spec import Protocol, Source
+from .spec import PREPARE_KEY, Protocol, Source
 
 USER_FILE_ENV = "FSFM_BENCH_DATASETS"
 
@@ -183,7 +183,7 @@ def _frames_needed(protocol: Protocol) -> dict[tuple[str, str], FramesNeed]:
     if isinstance(protocol.validation, Source):
         uses.append(protocol.validation)
     for src in uses:
-        key = (src.dataset, json.dumps(src.options, sort_keys=True))
+        key = (src.dataset, json.dumps(src.use_options(), sort_keys=True))
         frames = frames_need(src)
         need[key] = _merge_need(need[key], frames) if key in need else frames
     return need
@@ -287,9 +287,11 @@ class DataResolver:
             root = str(adapter.default_root())
         if root is None:
             raise FsfmBenchError(missing_message(name, [(name, "dataset")]))
-        items = adapter.index(root, **options)          # wrong root/layout: the adapter's clear error
+        index_options = {k: v for k, v in options.items() if k != PREPARE_KEY}
+        items = adapter.index(root, **index_options)    # wrong root/layout: the adapter's clear error
         base = dict(getattr(adapter, "prepare_defaults", {}) or {})
         base.update((self.cfg.get("data") or {}).get("prepare") or {})
+        base.update(options.get(PREPARE_KEY) or {})     # the protocol's settings for this use win
         # per class, exactly what the protocol's uses of this dataset need; a class the protocol
         # leaves open (None) takes the configured/default `frames`, else every frame
         base.setdefault("frames", 0)
@@ -318,7 +320,7 @@ class DataResolver:
     # -- selection -------------------------------------------------------------------------------
     def rows_for(self, src: Source) -> tuple[list[dict[str, Any]], Prepared]:
         """The rows of one use: split, manipulations, meta match, frames per video (uniform)."""
-        prepared = self.get(src.dataset, src.options, frames_need(src))
+        prepared = self.get(src.dataset, src.use_options(), frames_need(src))
         rows = [r for r in prepared.rows if r["split"] == src.split]
         if src.manipulations is not None:
             keep = set(src.manipulations)

@@ -168,9 +168,23 @@ def _named_arch(module, arch_kwargs: dict[str, Any]) -> str | None:
 def model_config(cfg: dict[str, Any], protocol: Protocol, bb: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
     ft = cfg["finetune"]
     adapter = {"type": protocol.adapter, **(cfg.get("adapter_options") or {})}
-    return {"type": "FaceClassifier", "backbone": bb, "adapter": adapter, "mean": probe["mean"],
-            "std": probe["std"], "mixup": copy.deepcopy(ft.get("mixup")) or None,
+    mean, std = normalization(ft, probe)
+    return {"type": "FaceClassifier", "backbone": bb, "adapter": adapter, "mean": mean,
+            "std": std, "mixup": copy.deepcopy(ft.get("mixup")) or None,
             "label_smoothing": float(ft.get("label_smoothing", 0.0))}
+
+
+IMAGENET_MEAN_STD = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+
+def normalization(ft: dict[str, Any], probe: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """``finetune.normalize``: the backbone's own mean/std, or ImageNet's (the CVPR DiFF recipe)."""
+    how = ft.get("normalize", "backbone")
+    if how == "imagenet":
+        return list(IMAGENET_MEAN_STD[0]), list(IMAGENET_MEAN_STD[1])
+    if how != "backbone":
+        raise UsageError(f"finetune.normalize must be backbone or imagenet, got {how!r}")
+    return probe["mean"], probe["std"]
 
 
 # --- 4. splits ----------------------------------------------------------------------------------
@@ -215,6 +229,8 @@ def validation_rows(protocol: Protocol, resolver: DataResolver, train_rows: list
                     block: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(training rows left, validation rows): the protocol's validation split, or a hold-out cut
     from ``train_rows`` (its provenance added to ``block`` as ``val/<dataset or holdout>``)."""
+    if protocol.validation is None:             # every source video trains (the MCIO code)
+        return train_rows, []
     if isinstance(protocol.validation, Source):
         val_rows, _ = resolver.rows_for(protocol.validation)
         name = protocol.validation.dataset
@@ -412,6 +428,8 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
     digest = config_hash(cfg)
     bb_name = cfg["backbone"]["type"]
     policies = list(dict.fromkeys([protocols[0].policy, *cfg["finetune"].get("track_policies", [])]))
+    if protocols[0].validation is None:          # nothing to compute a source validation loss on
+        policies = [p for p in policies if p != "source_val"]
     if world_size > 1 and not (cfg.get("checkpoint") or cfg["backbone"].get("checkpoint")) and \
             protocols[0].pretrain_if_no_checkpoint:
         raise FsfmBenchError("the demo's tiny pretraining runs in a single process: run "
@@ -453,7 +471,8 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                         cfg, model_cfg=mcfg, train_file=str(splits.train_file), val_file=str(splits.val_file),
                         work_dir=str(sdir / "train"), seed=seed, policies=policies,
                         oracle_metric=protocol.selection["oracle_metric"],
-                        oracle_granularity=protocol.selection["oracle_granularity"], meta=meta)
+                        oracle_granularity=protocol.selection["oracle_granularity"], meta=meta,
+                        selection=protocol.selection)
                     ft_train.train(rcfg)
                     atomic_write_json(sdir / TRAIN_TIME_FILE, {"train_wall_time_s": time.time() - seed_started})
                 else:
@@ -466,7 +485,8 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                     _barrier(world_size)
                     continue
                 history = _history(ckpt_dir)
-                pick = choose(history, protocol.policy, protocol.selection["oracle_metric"])
+                pick = choose(history, protocol.policy, protocol.selection["oracle_metric"],
+                              protocol.selection.get("oracle_ties", "earlier"))
                 checkpoint = ckpt_dir / f"{protocol.policy}.pth"
                 log(f"selected checkpoint ({POLICY_LABELS[protocol.policy]}): {checkpoint.name}"
                     + (f" at epoch {pick['epoch']} / iter {pick['iter']}" if pick else ""))

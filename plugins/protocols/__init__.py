@@ -16,8 +16,14 @@ HERE = Path(__file__).resolve().parent
 
 @hookimpl
 def register_protocols(register):
+    """Every version as ``id@version``; the plain ``id`` names the newest one (older ones stay runnable)."""
     from fsfm_bench.protocols import ProtocolDefinition
 
+    newest: dict[str, ProtocolDefinition] = {}
     for path in sorted(HERE.glob("*.yaml")):
         definition = ProtocolDefinition.from_file(path)
-        register(definition.id, definition, description=definition.title)
+        register(definition.ref, definition, description=definition.title)
+        if definition.id not in newest or definition.version > newest[definition.id].version:
+            newest[definition.id] = definition
+    for pid, definition in newest.items():
+        register(pid, definition, description=f"{definition.title} (= {definition.ref})")
