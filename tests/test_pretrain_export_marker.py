@@ -7,10 +7,13 @@ missing keys").
 """
 from __future__ import annotations
 
+import copy
 import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import mmengine.runner.runner as mm_runner
 import pytest
 import torch
 
@@ -31,12 +34,12 @@ class Killed(Exception):
     pass
 
 
-def _pretrain(tmp: Path, cache: str) -> Path:
+def _pretrain(tmp: Path, cache: str, spec: dict = SPEC) -> Path:
     manifest = tmp / "data" / "manifest.jsonl"
     rows = read_manifest(manifest)
     resolver = SimpleNamespace(get=lambda name, options, frames: Prepared(name, manifest.parent, rows,
                                                                           manifest_hash(rows)))
-    protocol = SimpleNamespace(pretrain_if_no_checkpoint=SPEC)
+    protocol = SimpleNamespace(pretrain_if_no_checkpoint=spec)
     return pretrain_tiny(protocol, resolver, {"data": {"cache_dir": str(tmp / cache)}}, lambda s: None)
 
 
@@ -73,3 +76,28 @@ def test_export_whose_card_does_not_match_is_not_finished(tmp_path):
     assert export_mod.finished_export(tmp_path) is None
     (tmp_path / export_mod.CARD_FILE).write_text("{not json")
     assert export_mod.finished_export(tmp_path) is None
+
+
+def test_kill_while_writing_a_pretraining_checkpoint_resumes_to_the_same_encoder(tmp_path, monkeypatch):
+    """One checkpoint kept (max_keep=1): mmengine deleted epoch 1's before writing epoch 2's in
+    place, so a kill there left nothing to resume from and a pointer to a deleted file."""
+    spec = copy.deepcopy(SPEC)
+    spec["overrides"]["checkpoint"]["max_keep"] = 1
+    ps.write_manifest(tmp_path / "data", n=8, size=32)
+    reference = torch.load(_pretrain(tmp_path, "reference", spec), weights_only=True)["model"]
+    real = mm_runner.save_checkpoint
+
+    def dying(checkpoint, filename, *args, **kwargs):
+        if checkpoint["meta"]["epoch"] != 2:
+            return real(checkpoint, filename, *args, **kwargs)
+        real(checkpoint, filename, *args, **kwargs)
+        Path(filename).write_bytes(Path(filename).read_bytes()[:1000])     # half written, then killed
+        raise Killed()
+
+    monkeypatch.setattr(mm_runner, "save_checkpoint", dying)
+    with pytest.raises(Killed):
+        _pretrain(tmp_path, "killed", spec)
+    monkeypatch.undo()
+    time.sleep(1.1)          # a Runner started within the same second would reuse the last one's logger
+    resumed = torch.load(_pretrain(tmp_path, "killed", spec), weights_only=True)["model"]
+    assert all(torch.equal(resumed[k], reference[k]) for k in reference)
