@@ -94,6 +94,9 @@ def test_a_missing_dataset_is_one_message_and_nothing_trains(tmp_path, monkeypat
     assert "original_sequences" in msg                   # the expected layout, from the dataset card
     assert "dataset 'dfdc'" in msg and "'celebdf_v2'" not in msg   # configured ones are not listed
     assert "'dfd'" not in msg                            # optional targets are skipped, not required
+    lines = msg.splitlines()                             # one error, one dataset per line
+    assert len(lines) == 1 + 4 + 1 and lines[0].endswith("4 datasets have no usable root.")
+    assert [line.split("'")[1] for line in lines[1:-1]] == ["ffpp", "dfdc", "dfdc_preview", "wilddeepfake"]
     assert not (tmp_path / "runs").exists() and not (tmp_path / "cache").exists()
     # a root that is set but points nowhere is named too (not discovered only after the others)
     cfg["data"]["roots"]["ffpp"] = str(tmp_path / "typo")

@@ -14,7 +14,8 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("options", nargs="*", metavar="key=value",
-                        help="protocol= and checkpoint= (required), seed=, target=, data.roots.NAME=PATH, ...")
+                        help="protocol= and checkpoint= (required), seed=, target=, data.roots.NAME=PATH, out=DIR "
+                             "(where runs/ and leaderboards/ go), ...")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -26,6 +27,7 @@ def main(args: argparse.Namespace) -> int:
     checkpoint = options.pop("checkpoint", None)
     seed = int_option(options, "seed", 0, minimum=0)
     recipe = options.pop("recipe", None)
+    out = options.pop("out", None)        # where relative runs/ and leaderboards/ go (not part of the config)
     if not protocol or not checkpoint:
         raise UsageError("fsfm-bench eval needs protocol=NAME and checkpoint=PATH (a fine-tuned checkpoint, e.g. "
                          "runs/<protocol>/<backbone>/<hash>/seed0/checkpoints/source_val.pth)")
@@ -38,6 +40,6 @@ def main(args: argparse.Namespace) -> int:
                   overrides=options)     # a `module:attr` backbone has no config section to compose
     from ..protocols.evaluate import evaluate
 
-    evaluate(cfg.to_dict(), str(checkpoint), seed=seed)
+    evaluate(cfg.to_dict(), str(checkpoint), seed=seed, out=None if out is None else str(out))
     return 0
 

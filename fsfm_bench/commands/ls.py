@@ -1,9 +1,12 @@
-"""``fsfm-bench ls KIND``: registered names of one kind with a one-line description each."""
+"""``fsfm-bench ls KIND``: registered names of one kind with a one-line description each.
+
+Answered from the plugins' index files when they have them (no plugin module, no torch imported:
+see :mod:`fsfm_bench.plugin_index`), else by loading the plugins."""
 from __future__ import annotations
 
 import argparse
 
-from ..registry import PLUGIN_REGISTRIES
+from ..hookspecs import KIND_HOOKS
 
 #: accepted spellings of each kind
 ALIASES = {"backbone": "backbones", "masks": "masking", "mask": "masking", "protocol": "protocols",
@@ -12,14 +15,14 @@ ALIASES = {"backbone": "backbones", "masks": "masking", "mask": "masking", "prot
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kind", help="one of: " + ", ".join(PLUGIN_REGISTRIES))
+    parser.add_argument("kind", help="one of: " + ", ".join(KIND_HOOKS))
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..plugins import entries
+    from ..plugins import declared_entries
 
     kind = ALIASES.get(args.kind, args.kind)
-    found = entries(kind)       # UsageError with suggestions for an unknown kind
+    found = declared_entries(kind)       # UsageError with suggestions for an unknown kind
     if not found:
         print(f"(no {kind} registered)")
         return 0

@@ -24,6 +24,7 @@ SHORTHANDS = {"data": "data.source", "masking": "masking.name", "model": "model.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("options", nargs="*", help="key=value: recipe=, data=, masking=, model=, "
                                                     "work_dir=, and any dotted recipe key")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
 
 
 def prepared_variants(name: str, cache: str | os.PathLike | None = None) -> list[Path]:
@@ -162,6 +163,11 @@ def compose_pretrain(recipe: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
 def main(args: argparse.Namespace) -> int:
     from ..config import config_hash, parse_overrides, save_config
+
+    if getattr(args, "quiet", False):
+        from ..progress import set_mode
+
+        set_mode("off")
 
     recipe, overrides = split_options(parse_overrides(args.options))
     cfg = compose_pretrain(recipe, overrides)

@@ -24,7 +24,6 @@ import json
 import multiprocessing as mp
 import os
 import re
-import sys
 import time
 import zlib
 from collections import Counter
@@ -376,10 +375,9 @@ def _check_options(out_dir: Path, identity: dict[str, Any], dataset: str, root: 
 
 def _map(fn, jobs: list, workers: int, opts: dict, progress: bool, desc: str, unit: str):
     """Run ``fn(*job)`` for every job, in-process (workers <= 1) or in a process pool; yield results."""
-    from tqdm import tqdm
+    from ..progress import Progress
 
-    bar = tqdm(total=len(jobs), desc=desc, unit=unit, disable=not progress or not jobs, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.1)
+    bar = Progress(len(jobs), desc, unit, mode=None if progress and jobs else "off")
     try:
         if workers <= 1 or len(jobs) <= 1:
             if _STATE.get("opts") is not opts:
@@ -536,7 +534,8 @@ def prepare(items: list[MediaItem], root: str | os.PathLike, out: str | os.PathL
         "items": {"total": len(items), "prepared": len(real_records), "skipped_already_done": skipped,
                   "failed_to_decode": sum(1 for rec in real_records for f in rec["failures"]
                                           if f["stage"] == "decode" and f["frame_index"] is None),
-                  "errors_to_retry": len(retry_failures)},
+                  "errors_to_retry": len(retry_failures),
+                  "kinds": dict(sorted(Counter(item.kind for item in items).items()))},
         "frames": {"rows": len(rows), "real": sum(r["label"] == 0 for r in rows),
                    "fake": sum(r["label"] == 1 for r in rows),
                    "no_face": stages.get("detect", 0),

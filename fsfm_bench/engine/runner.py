@@ -106,6 +106,7 @@ def runner_config(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std,
                  horizon_epochs=horizon, min_lr=sched.get("min_lr", 0.0), accum_iter=accum),
             dict(type="EMATargetHook", momentum=cfg.get("ema", {}).get("momentum", 0.996),
                  horizon_epochs=horizon),
+            dict(type="ProgressHook", label=f"pretraining {cfg.get('ssl', 'fsfm')}"),
         ],
         default_hooks=dict(
             checkpoint=dict(type="AtomicCheckpointHook", interval=int(ckpt.get("interval", 1)),
@@ -138,10 +139,10 @@ def has_checkpoint(work_dir: str) -> bool:
 
 def build_runner(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std, launcher: str = "none"):
     """A Runner (import the engine modules first so their registrations exist)."""
-    from . import data, hooks, optim  # noqa: F401  (import for their registrations)
+    from . import data, hooks, optim, progress  # noqa: F401  (import for their registrations)
     from .checkpointing import SafeRunner
 
-    del data, hooks, optim
+    del data, hooks, optim, progress
 
     kwargs = runner_config(cfg, model, work_dir, mean, std, launcher)
     kwargs.pop("_meta")

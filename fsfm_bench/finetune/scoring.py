@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..io import atomic_save_npy, atomic_write_json, sha256_file, sha256_json
+from ..progress import Progress
 from .datasets import ScoreBatchDataset, ScoreDataset
 
 log = logging.getLogger(__name__)
@@ -122,11 +123,7 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
                               pin_memory=device.type == "cuda", batched_reads=batched_reads)
         pending_idx: list[np.ndarray] = []
         pending_val: list[np.ndarray] = []
-        iterator = loader
-        if progress:
-            from tqdm import tqdm
-
-            iterator = tqdm(loader, desc="scoring", unit="batch", leave=False)
+        bar = Progress(len(loader), "scoring", "batch", mode=None if progress else "off")
 
         def commit() -> None:
             if not pending_idx:
@@ -142,8 +139,8 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
             pending_idx.clear()
             pending_val.clear()
 
-        with torch.inference_mode():
-            for b, (images, idx) in enumerate(iterator, 1):
+        with torch.inference_mode(), bar:
+            for b, (images, idx) in enumerate(loader, 1):
                 images = images.to(device, non_blocking=True)
                 with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
                     probs = model.scores(images)
@@ -152,6 +149,7 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
                 scored += len(idx)
                 if b % max(1, int(chunk_batches)) == 0:
                     commit()
+                bar.update(1)
             commit()
     atomic_save_npy(final, scores)
     atomic_write_json(folder / "complete.json", {"n": n, "sha256": _digest(final)})

@@ -134,7 +134,8 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
         default_hooks=hooks,
         custom_hooks=[dict(type="RngStateHook"),
                       dict(type="SelectionHook", out_dir=str(Path(work_dir).parent / "checkpoints"),
-                           policies=policies, oracle_metric=oracle_metric, oracle_ties=oracle_ties, meta=meta)],
+                           policies=policies, oracle_metric=oracle_metric, oracle_ties=oracle_ties, meta=meta),
+                      dict(type="ProgressHook", label=f"fine-tuning seed {seed}")],
         # diff_rank_seed: each rank its own augmentation/drop-path stream (seed + rank; rank 0 is the
         # single-process run); the samplers get the run's seed explicitly, so they stay in step.
         randomness=dict(seed=int(seed), diff_rank_seed=True, deterministic=False),
@@ -164,6 +165,7 @@ def train(runner_cfg: dict[str, Any]) -> None:
     import torch.distributed as dist
     from mmengine.config import Config
 
+    from ..engine import progress  # noqa: F401  (registers ProgressHook)
     from ..engine.checkpointing import SafeRunner, prune_training_checkpoints
     from . import datasets, loops, model, optim, rng, schedule, selection  # noqa: F401  (registrations)
 

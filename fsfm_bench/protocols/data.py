@@ -126,11 +126,15 @@ def missing_message(protocol_ref: str, missing: list[tuple[str, str]],
         except Exception:  # noqa: BLE001 - a dataset without a card still gets a useful message
             where, expected, title, url = "its official layout", "see the dataset card", name, None
         get = f"; get it from {url}" if url else ""
-        parts.append(f"dataset {name!r} ({title}; {', '.join(its_roles)}) has no usable root: expected root = {where}, "
-                     f"holding {expected}; set data.roots.{name}=PATH and check it with "
+        parts.append(f"dataset {name!r} ({title}; {', '.join(its_roles)}) has no usable root: expected root = "
+                     f"{where}, holding {expected}; set data.roots.{name}=PATH and check it with "
                      f"`fsfm-bench data verify dataset={name} root=PATH`{get}.")
-    return (f"protocol {protocol_ref} {outcome}: " + " ".join(parts)
-            + f" (A root can also come from FSFM_BENCH_ROOT_<NAME> or `roots: {{NAME: PATH}}` in {user_file()}.)")
+    also = f"A root can also come from FSFM_BENCH_ROOT_<NAME> or `roots: {{NAME: PATH}}` in {user_file()}."
+    if len(parts) == 1:
+        return f"protocol {protocol_ref} {outcome}: {parts[0]} ({also})"
+    # still one error, but laid out one dataset per line: five datasets in one line are unreadable
+    return "\n".join([f"protocol {protocol_ref} {outcome}: {len(parts)} datasets have no usable root.",
+                      *(f"  - {part}" for part in parts), also])
 
 
 def eval_datasets(protocol: Protocol) -> dict[str, str]:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import FsfmBenchError, UsageError, did_you_mean
 from ..io import atomic_write_json, sha256_file, sha256_json
+from ..paths import inside_source_tree, output_root, under
 from .data import DataResolver, cache_dir, holdout_split, write_rows
 from .spec import POLICIES, POLICY_LABELS, Protocol, Source, variants
 
@@ -288,7 +289,7 @@ def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[d
                          resize=prep["crop"], interpolation=prep["interpolation"],
                          batch_size=int(ev["batch_size"]), num_workers=int(ev.get("num_workers", 0)),
                          device=_device(cfg), chunk_batches=int(ev.get("chunk_batches", 20)),
-                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", False)))
+                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", True)))
     return report.scores, report.scored
 
 
@@ -393,8 +394,10 @@ def _fmt_results(results: dict[str, Any]) -> list[str]:
 
 
 # --- the whole run ------------------------------------------------------------------------------
-def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list[SeedOutcome]:
-    """Execute ``fsfm-bench run`` for a resolved config (see the module docstring)."""
+def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
+        out: str | None = None) -> list[SeedOutcome]:
+    """Execute ``fsfm-bench run`` for a resolved config (see the module docstring); relative output
+    folders go under ``out`` (see :func:`fsfm_bench.paths.output_root`)."""
     from ..config import config_hash, save_config
     from ..finetune import train as ft_train
     from ..finetune.selection import choose
@@ -439,13 +442,17 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
     probe = probe_backbone(bb)
     # the run folder is keyed on the training config AND the weights it starts from: the config
     # alone (checkpoint: null for the demo) would let another initialisation reuse this training
-    run_dir = Path(cfg.get("work_dir") or "runs") / f"{protocols[0].id}@{protocols[0].version}" / \
+    root = output_root(out)
+    if rank == 0 and out in (None, "") and inside_source_tree():
+        log(f"note: the working directory is the fsfm-bench checkout, whose leaderboards/ are committed: "
+            f"runs and leaderboards go to {root} instead (out=PATH to choose)")
+    run_dir = under(root, cfg.get("work_dir"), "runs") / f"{protocols[0].id}@{protocols[0].version}" / \
         bb_name.replace(":", "_").replace("/", "_") / \
         training_key(cfg, policies, probe["checkpoint"].get("sha256"))[:12]
     if rank == 0:
         save_config(cfg, run_dir if not (run_dir / "config.yaml").is_file() else run_dir / "evaluations" / digest[:12])
     backbone_block = _backbone_block(bb_name, cfg, probe)
-    results_dir = Path(cfg["leaderboard"].get("results_dir") or "results")
+    results_dir = under(root, cfg["leaderboard"].get("results_dir"), "results")
     outcomes: list[SeedOutcome] = []
     try:
         for protocol in protocols:
@@ -501,7 +508,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                 outcomes.append(outcome)
                 _barrier(world_size)
         if rank == 0 and cfg["leaderboard"].get("rebuild", True):
-            rebuild_leaderboard(cfg, log)
+            rebuild_leaderboard(cfg, log, root)
     finally:
         if world_size > 1:
             finish_distributed()
@@ -590,11 +597,11 @@ def _history(ckpt_dir: Path) -> list[dict[str, Any]]:
     return record["history"] if record else []
 
 
-def rebuild_leaderboard(cfg: dict[str, Any], log: Log) -> None:
+def rebuild_leaderboard(cfg: dict[str, Any], log: Log, root: Path = Path()) -> None:
     from ..results.leaderboard import build
 
     lb = cfg["leaderboard"]
-    report = build(str(lb.get("results_dir") or "results"), str(lb.get("dir") or "leaderboards"),
+    report = build(str(under(root, lb.get("results_dir"), "results")), str(under(root, lb.get("dir"), "leaderboards")),
                    figures=bool(lb.get("figures", True)))
     for ref, path in report.protocols.items():
         log(f"leaderboard {ref}: {path}/leaderboard.md")

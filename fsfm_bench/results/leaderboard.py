@@ -575,136 +575,6 @@ def row_names(rows: pd.DataFrame) -> pd.Series:
     return pd.Series(names, index=rows.index, dtype=object)
 
 
-def _figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: list[str]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    sns.set_theme(style="whitegrid", context="paper")
-    figdir.mkdir(parents=True, exist_ok=True)
-    made: list[Path] = []
-    for gran in [g for g in GRAN_ORDER if g in set(rows["granularity"])]:
-        for metric in [m for m in ("auc", "hter", "eer") if m in set(rows["metric"])]:
-            part = rows[(rows["granularity"] == gran) & (rows["metric"] == metric)].copy()
-            if part.empty:
-                continue
-            part["row"] = row_names(part)
-            cols = targets + [t for t in dict.fromkeys(part["target"]) if t not in targets]
-            hues = list(dict.fromkeys(part.sort_values(["kind", "backbone"], ascending=[False, True])["row"]))
-            backbones = list(dict.fromkeys(part.sort_values("backbone")["backbone"]))
-            colours = dict(zip(backbones, sns.color_palette("husl", len(backbones))))
-            palette = {h: colours[part.loc[part["row"] == h, "backbone"].iloc[0]] for h in hues}
-            fig, ax = plt.subplots(figsize=(min(24, max(6, 0.35 * len(cols) * len(hues) + 3)), 4))
-            sns.barplot(data=part, x="target", y="value", hue="row", order=cols, hue_order=hues, ax=ax,
-                        errorbar=None, palette=palette)
-            for hue, container in zip(hues, ax.containers):
-                if hue.endswith("(reported)"):
-                    for patch in container:
-                        patch.set_hatch("///")
-                        patch.set_alpha(0.55)
-            width = 0.8 / len(hues)
-            for i, hue in enumerate(hues):
-                for j, target in enumerate(cols):
-                    r = part[(part["row"] == hue) & (part["target"] == target)]
-                    if r.empty:
-                        continue
-                    r = r.iloc[0]
-                    x = j - 0.4 + width * (i + 0.5)
-                    lo, hi = r.get("ci_low"), r.get("ci_high")
-                    if r.get("std") is not None and not pd.isna(r.get("std")) and r["kind"] == "reproduced" \
-                            and (r.get("n_seeds") or 1) > 1:
-                        lo, hi = r["value"] - r["std"], r["value"] + r["std"]
-                    elif r.get("std") is not None and not pd.isna(r.get("std")):
-                        lo, hi = r["value"] - r["std"], r["value"] + r["std"]
-                    if lo is not None and not pd.isna(lo):
-                        ax.errorbar(x, r["value"], yerr=[[r["value"] - lo], [hi - r["value"]]],
-                                    fmt="none", ecolor="black", capsize=2, lw=0.8)
-            ax.set_ylabel(_metric_title(metric))
-            ax.set_xlabel("target")
-            ax.set_title(f"{rows['protocol'].iloc[0]}: {gran}-level {METRIC_TITLES[metric]}")
-            ax.legend(fontsize=6, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-            path = figdir / f"bars_{gran}_{metric}.png"
-            fig.tight_layout()
-            fig.savefig(path, dpi=110)
-            plt.close(fig)
-            made.append(path)
-            repro = part[part["kind"] == "reproduced"]
-            if not repro.empty:
-                grid = repro.pivot_table(index="row", columns="target", values="value", aggfunc="mean")
-                grid = grid.reindex(columns=[c for c in cols if c in grid.columns])
-                fig, ax = plt.subplots(figsize=(1.2 + 1.1 * grid.shape[1], 1.0 + 0.45 * grid.shape[0]))
-                sns.heatmap(grid, annot=True, fmt=".1f", cmap="viridis" if metric == "auc" else "viridis_r",
-                            cbar_kws={"label": _metric_title(metric)}, ax=ax)
-                ax.set_title(f"{gran}-level {METRIC_TITLES[metric]}")
-                ax.set_xlabel("target")
-                ax.set_ylabel("backbone")
-                path = figdir / f"heatmap_{gran}_{metric}.png"
-                fig.tight_layout()
-                fig.savefig(path, dpi=110)
-                plt.close(fig)
-                made.append(path)
-    made += _roc_figures(rows, targets, figdir, notes, plt, sns)
-    return made
-
-
-def _roc_figures(rows, targets, figdir, notes, plt, sns) -> list[Path]:
-    from ..metrics import roc
-    from .compute import units
-    from .scores import read_scores
-
-    repro = rows[rows["kind"] == "reproduced"]
-    if repro.empty:
-        return []
-    curves: dict[tuple[str, str], list[tuple[str, np.ndarray, np.ndarray]]] = {}
-    names = row_names(repro)
-    for _, grp in repro.groupby("group_id", dropna=False, sort=True):
-        backbone = grp.iloc[0]["backbone"]
-        file = grp.iloc[0]["scores"][0]
-        try:
-            scores = read_scores(file)
-        except FsfmBenchError as exc:
-            notes.append(f"ROC for {backbone} skipped: {exc}")
-            continue
-        name = names.loc[grp.index[0]]
-        test = scores[scores["split"] != "val"]
-        for (target, gran), _ in grp.groupby(["target", "granularity"]):
-            sub = test[test["target"] == target]
-            if sub.empty:
-                continue
-            try:
-                y, s, _ = units(sub, gran)
-                fpr, tpr, _ = roc(y, s)
-            except FsfmBenchError as exc:
-                notes.append(f"ROC for {backbone}/{target}/{gran} skipped: {exc}")
-                continue
-            curves.setdefault((target, gran), []).append((name, fpr, tpr))
-    made = []
-    all_targets = targets + [t for t in dict.fromkeys(t for t, _ in curves) if t not in targets]
-    for target in all_targets:
-        grans = [g for g in GRAN_ORDER if (target, g) in curves]
-        if not grans:
-            continue
-        fig, axes = plt.subplots(1, len(grans), figsize=(3.6 * len(grans), 3.4), squeeze=False)
-        palette = sns.color_palette("tab10")
-        for ax, gran in zip(axes[0], grans):
-            for i, (name, fpr, tpr) in enumerate(curves[(target, gran)]):
-                ax.plot(fpr, tpr, label=name, color=palette[i % len(palette)], lw=1.2)
-            ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.7)
-            ax.set_title(f"{target}, {gran}-level")
-            ax.set_xlabel("FPR (real called fake)")
-            ax.set_ylabel("TPR (fake detected)")
-            ax.legend(fontsize=6, loc="lower right")
-        fig.tight_layout()
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in target)
-        path = figdir / f"roc_{safe}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        made.append(path)
-    return made
-
-
 # --- page writers ---------------------------------------------------------------------------------
 def _header(ref: str, doc: dict | None, n_results: int, n_superseded: int = 0) -> list[str]:
     lines = [f"# Leaderboard: {ref}" + (f" — {doc['title']}" if doc and doc.get("title") else ""), "",
@@ -795,7 +665,9 @@ def _write_protocol(ref: str, rows: pd.DataFrame, doc: dict | None, targets: lis
         md += [f"## {title}", "", to_markdown(table), ""]
     md += sources
     if figures:
-        figs = _figures(rows, targets, dest / "figures", notes) if not rows.empty else []
+        from .figures import render_figures
+
+        figs = render_figures(rows, targets, dest / "figures", notes) if not rows.empty else []
         md += ["## Figures", ""] + [f"![{f.stem}](figures/{f.name})" for f in figs] + [""]
     else:
         figs = []
