@@ -182,6 +182,9 @@ def compose(protocol: str | None = None, backbone: str | None = None, recipe: st
         data["backbone"] = _merge(data.get("backbone", {}), bb)
         data["backbone"].setdefault("type", backbone)
     apply_overrides(data, overrides)
+    from .config_checks import check_values
+
+    check_values(data)                      # a value that cannot work fails here, before any work
     cfg = Config(data)
     if PRINT_AND_EXIT:
         print_config(cfg)

@@ -227,12 +227,12 @@ def run_pretrain(cfg: dict[str, Any], recipe: str | None, save=None, digest=None
         try:
             runner.train()
         except NonFiniteLossError:
-            path = os.path.join(work_dir, "nonfinite_stop.pth")
-            runner.save_checkpoint(work_dir, "nonfinite_stop.pth")
-            if rank == 0:
-                from ..io import atomic_write_text
+            from ..engine.checkpointing import save_atomically, write_pointer
 
-                atomic_write_text(os.path.join(work_dir, "last_checkpoint"), path)
+            path = os.path.join(work_dir, "nonfinite_stop.pth")
+            save_atomically(runner, path)
+            if rank == 0:
+                write_pointer(work_dir, path)
             raise
         except torch.OutOfMemoryError as exc:
             bs = int(data["batch_size"])

@@ -9,9 +9,15 @@ forward pass at all.
 With ``perturb`` (a :class:`fsfm_bench.perturb.scoring.ScorePerturbation`) the images are scored
 under that robustness condition; the condition joins the key, so its scores are cached (and
 resumed) beside the clean ones and never mixed with them.
+
+Every chunk and the merged file carry their sha256 in a record written after them
+(``chunk-*.sha256.json``, ``complete.json``) and are used only when it verifies: a chunk or
+``scores.npy`` that is truncated, replaced or half-written is scored again, never trusted.
 """
 from __future__ import annotations
 
+import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +27,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ..io import atomic_save_npy, atomic_write_json, sha256_json
+from ..io import atomic_save_npy, atomic_write_json, sha256_file, sha256_json
 from ..progress import Progress
 from .datasets import ScoreBatchDataset, ScoreDataset
 
+log = logging.getLogger(__name__)
 CHUNK = re.compile(r"^chunk-(\d{10})-(\d{10})\.npy$")
 
 
@@ -40,17 +47,40 @@ def cache_key(checkpoint_sha256: str, manifest_hash: str, preprocessing: dict[st
 
 
 
+def _digest(*paths: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in paths}
+
+
+def _load_verified(data: Path, marker: Path, n: int | None = None) -> np.ndarray | None:
+    """The array in ``data`` when ``marker`` (written after it) records its exact sha256 (and ``n``
+    rows); None when either is missing, damaged or disagrees: the rows are scored again."""
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        if record.get("sha256", {}).get(data.name) != sha256_file(data):
+            raise ValueError("sha256 differs")
+        values = np.load(data, allow_pickle=False)
+        if n is not None and (record.get("n") != n or values.shape != (n,)):
+            raise ValueError("row count differs")
+        return values
+    except (OSError, ValueError, AttributeError, TypeError, EOFError) as exc:
+        if data.exists():
+            log.warning("score cache %s is incomplete or damaged (%s): scoring those rows again", data, exc)
+        return None
+
+
 def _covered(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the chunks whose hash record verifies (written last, so a chunk counts only when whole)."""
     scores = np.full(n, np.nan, dtype=np.float64)
     done = np.zeros(n, dtype=bool)
     for path in sorted(folder.glob("chunk-*.npy")):
-        m = CHUNK.match(path.name)
-        if not m:
+        if not CHUNK.match(path.name):
             continue
-        idx = np.load(path.with_suffix(".idx.npy")) if path.with_suffix(".idx.npy").is_file() else None
-        values = np.load(path)
-        if idx is None or len(idx) != len(values):
-            continue                      # a chunk without its index file is ignored (re-scored)
+        marker = path.with_suffix(".sha256.json")
+        idx_file = path.with_suffix(".idx.npy")
+        values = _load_verified(path, marker)
+        idx = _load_verified(idx_file, marker) if values is not None else None
+        if idx is None or len(idx) != len(values) or (len(idx) and (idx.min() < 0 or idx.max() >= n)):
+            continue                      # an unverified chunk is ignored (its rows are scored again)
         scores[idx] = values
         done[idx] = True
     return scores, done
@@ -85,8 +115,8 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
     final = folder / "scores.npy"
     n = len(paths)
     if final.is_file():
-        scores = np.load(final)
-        if len(scores) == n:
+        scores = _load_verified(final, folder / "complete.json", n)
+        if scores is not None:
             return ScoreReport(scores, 0, folder)
     atomic_write_json(folder / "key.json", {**key, "n": n})
     scores, done = _covered(folder, n)
@@ -115,7 +145,10 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
             idx, val = np.concatenate(pending_idx), np.concatenate(pending_val)
             name = f"chunk-{int(idx.min()):010d}-{int(idx.max()):010d}"
             atomic_save_npy(folder / f"{name}.idx.npy", idx)
-            atomic_save_npy(folder / f"{name}.npy", val)        # the data file last: it marks the chunk done
+            atomic_save_npy(folder / f"{name}.npy", val)
+            # the hash record last: it marks the chunk done, and a chunk changed since fails it
+            atomic_write_json(folder / f"{name}.sha256.json",
+                              {"sha256": _digest(folder / f"{name}.idx.npy", folder / f"{name}.npy")})
             scores[idx] = val
             pending_idx.clear()
             pending_val.clear()
@@ -135,7 +168,7 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
                 bar.update(1)
             commit()
     atomic_save_npy(final, scores)
-    for path in folder.glob("chunk-*.npy"):
+    atomic_write_json(folder / "complete.json", {"n": n, "sha256": _digest(final)})
+    for path in folder.glob("chunk-*"):
         path.unlink(missing_ok=True)
-    atomic_write_json(folder / "complete.json", {"n": n})
     return ScoreReport(scores, scored, folder)

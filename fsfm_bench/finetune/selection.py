@@ -140,6 +140,24 @@ def choose(history: list[dict[str, Any]], policy: str, oracle_metric: str = "auc
     return best
 
 
+#: where a training checkpoint keeps its copy of the selection history
+HISTORY_KEY = "fsfm_selection_history"
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """``selection.json`` as written by :class:`SelectionHook`; None when it is missing or damaged
+    (not JSON, or without a history list), so that the run recomputes it instead of failing or
+    trusting it."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("history"), list) and all(
+        isinstance(h, dict) and isinstance(h.get("metrics"), dict) and "iter" in h and "epoch" in h
+        for h in record["history"])
+    return record if ok else None
+
+
 @HOOKS.register_module()
 class SelectionHook(Hook):
     """Keeps ``<out_dir>/<policy>.pth`` for every tracked policy and ``selection.json`` (history)."""
@@ -159,8 +177,19 @@ class SelectionHook(Hook):
         return self.out_dir / "selection.json"
 
     def before_run(self, runner) -> None:
-        if self.history_file.is_file():      # resumed run: keep what earlier evaluations found
-            self.history = json.loads(self.history_file.read_text(encoding="utf-8"))["history"]
+        record = read_record(self.history_file)
+        self._recorded = record is not None
+        if record is not None:               # resumed run: keep what earlier evaluations found
+            self.history = record["history"]
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """A copy of the history in every training checkpoint: a lost or damaged record is rebuilt
+        from the checkpoint a run resumes from, never silently restarted from that epoch."""
+        checkpoint[HISTORY_KEY] = json.loads(json.dumps(self.history))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if not getattr(self, "_recorded", True) and isinstance(checkpoint.get(HISTORY_KEY), list):
+            self.history = checkpoint[HISTORY_KEY]
 
     def before_train(self, runner) -> None:
         """Redo the validation of the step a resumed run starts from, so it selects what an uninterrupted run does.

@@ -119,7 +119,7 @@ def runner_config(cfg: dict[str, Any], *, model_cfg: dict[str, Any], train_file:
         schedulers.append(dict(type="WarmupCosineLR", warmup=warmup, total=length, min_lr=min_lr, peak_lr=plan.lr,
                                floor=ft.get("lr_floor", "per_group"),
                                warmup_start=float(ft.get("warmup_start") or 0.0), begin=0, end=length, **unit))
-    hooks = dict(checkpoint=dict(type="CheckpointHook", interval=val_interval,
+    hooks = dict(checkpoint=dict(type="AtomicCheckpointHook", interval=val_interval,
                                  by_epoch=by_epoch, max_keep_ckpts=1, save_last=True),
                  logger=dict(type="LoggerHook", interval=int(ft.get("log_interval", 50))))
     return dict(
@@ -164,9 +164,9 @@ def train(runner_cfg: dict[str, Any]) -> None:
     """Build the Runner from the config and train (resumes when the work dir has a checkpoint)."""
     import torch.distributed as dist
     from mmengine.config import Config
-    from mmengine.runner import Runner
 
     from ..engine import progress  # noqa: F401  (registers ProgressHook)
+    from ..engine.checkpointing import SafeRunner, prune_training_checkpoints
     from . import datasets, loops, model, optim, rng, schedule, selection  # noqa: F401  (registrations)
 
     _init_cpu_dist(runner_cfg)
@@ -176,7 +176,10 @@ def train(runner_cfg: dict[str, Any]) -> None:
     # gets what it reads from cfg (the DDP wrapper settings).
     wrapper = kwargs.pop("model_wrapper_cfg", None)
     kwargs.pop("launcher_cfg", None)
-    runner = Runner(**kwargs, cfg=Config(dict(model_wrapper_cfg=wrapper) if wrapper else dict()))
+    runner = SafeRunner(**kwargs, cfg=Config(dict(model_wrapper_cfg=wrapper) if wrapper else dict()))
     runner.train()
     if dist.is_initialized():
         dist.barrier()
+    if int(os.environ.get("RANK", "0")) == 0:
+        # the selected checkpoints are written (selection.json says finished): the resume state is not needed
+        prune_training_checkpoints(kwargs["work_dir"])

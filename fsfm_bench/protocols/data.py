@@ -34,6 +34,7 @@ import yaml
 
 from ..paths import cache_root
 
+from ..data.integrity import forget_damaged_items, manifest_problem
 from ..data.manifest import manifest_hash, read_manifest
 from ..errors import FsfmBenchError
 from ..io import atomic_open, sha256_json
@@ -270,6 +271,10 @@ class DataResolver:
             if not (folder / "manifest.jsonl").is_file():
                 raise FsfmBenchError(f"data.prepared.{name}={folder} holds no manifest.jsonl; prepare it with "
                                      f"`fsfm-bench prepare dataset={name} root=PATH out={folder}`")
+            problem = manifest_problem(folder)
+            if problem:
+                raise FsfmBenchError(f"data.prepared.{name}={folder}: {problem}; prepare it again with "
+                                     f"`fsfm-bench prepare dataset={name} root=PATH out={folder}`")
         else:
             folder = self._prepare(name, options, _as_need(frames))
         rows = read_manifest(folder / "manifest.jsonl")
@@ -308,6 +313,12 @@ class DataResolver:
         folder = prepared_cache(self.cfg) / f"{name}-{digest}"
         if not (folder / "summary.json").is_file() or not (folder / "manifest.jsonl").is_file():
             prepare(items, root, folder, opts, dataset=name)
+        if manifest_problem(folder):       # changed since preparing: redo what is damaged, then recheck
+            forget_damaged_items(folder)
+            prepare(items, root, folder, opts, dataset=name)
+            problem = manifest_problem(folder)
+            if problem:
+                raise FsfmBenchError(f"prepared {name} in {folder}: {problem}; delete that folder and rerun")
         return folder
 
     # -- selection -------------------------------------------------------------------------------

@@ -74,18 +74,20 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
     work_dir = cache_dir(cfg) / "pretrain" / f"{spec['recipe']}-{key}"
     pcfg["work_dir"] = str(work_dir)
     pcfg["log_level"] = os.environ.get("FSFM_BENCH_LOG_LEVEL", "ERROR")   # as the fine-tuning Runner
+    from ..engine.export import finished_export
+
     export = work_dir / "export"
-    ckpts = sorted(export.glob("*.pth")) if export.is_dir() else []
-    if ckpts:
-        log(f"pretrained encoder (cached): {ckpts[0]}")
-        return ckpts[0]
+    cached = finished_export(export)          # complete only with its card (written last)
+    if cached is not None:
+        log(f"pretrained encoder (cached): {cached}")
+        return cached
     log(f"no checkpoint given: pretraining a tiny FSFM ({spec['recipe']}) on the {spec['dataset']} real faces "
         f"-> {work_dir}")
     run_pretrain(pcfg, spec["recipe"], save=save_config, digest=config_hash)
-    ckpts = sorted(export.glob("*.pth"))
-    if not ckpts:
-        raise FsfmBenchError(f"pretraining finished but wrote no encoder checkpoint under {export}")
-    return ckpts[0]
+    cached = finished_export(export)
+    if cached is None:
+        raise FsfmBenchError(f"pretraining finished but wrote no complete encoder export under {export}")
+    return cached
 
 
 def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -471,6 +473,9 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
             vdir = run_dir / protocol.variant if protocol.variant else run_dir
             oracle = "target_oracle" in policies
             splits = rank0_first(lambda p=protocol: build_splits(p, resolver, vdir / "data", with_targets_in_val=oracle))
+            from .overlap import guard_overlap
+
+            protocol = guard_overlap(protocol, splits.train_rows, splits.val_rows, splits.targets, cfg)
             for name in splits.skipped:
                 log(f"note: optional target {name} skipped (no data configured)")
             mcfg = model_config(cfg, protocol, bb, probe)
@@ -493,6 +498,10 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
                     atomic_write_json(sdir / TRAIN_TIME_FILE, {"train_wall_time_s": time.time() - seed_started})
                 else:
                     log(f"fine-tuning {protocol.ref} seed {seed}: already finished ({ckpt_dir})")
+                    if rank == 0:            # a kill may have stopped the deletion of its resume state
+                        from ..engine.checkpointing import prune_training_checkpoints
+
+                        prune_training_checkpoints(sdir / "train")
                 if rank != 0:                        # evaluation, results and tables: rank 0
                     _barrier(world_size)
                     continue
@@ -585,21 +594,21 @@ def _backbone_block(name: str, cfg: dict[str, Any], probe: dict[str, Any]) -> di
 
 
 def _finished(ckpt_dir: Path, policies: list[str]) -> bool:
-    import json
+    """Whether a seed's selection is complete; a missing or damaged record is not (the fine-tuning
+    then resumes and rebuilds it from its checkpoint, or retrains: never a silent re-selection)."""
+    from ..finetune.selection import read_record
 
-    sel = ckpt_dir / "selection.json"
-    if not sel.is_file():
-        return False
-    if not json.loads(sel.read_text(encoding="utf-8")).get("finished"):
+    record = read_record(ckpt_dir / "selection.json")
+    if record is None or not record.get("finished"):
         return False
     return all((ckpt_dir / f"{p}.pth").is_file() for p in policies)
 
 
 def _history(ckpt_dir: Path) -> list[dict[str, Any]]:
-    import json
+    from ..finetune.selection import read_record
 
-    sel = ckpt_dir / "selection.json"
-    return json.loads(sel.read_text(encoding="utf-8"))["history"] if sel.is_file() else []
+    record = read_record(ckpt_dir / "selection.json")
+    return record["history"] if record else []
 
 
 def rebuild_leaderboard(cfg: dict[str, Any], log: Log, root: Path = Path()) -> None:

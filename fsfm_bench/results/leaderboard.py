@@ -70,11 +70,7 @@ class BuildReport:
 # --- collect and merge ----------------------------------------------------------------------------
 def collect(results_dir: str | os.PathLike) -> tuple[list[Loaded], list[tuple[Path, str]]]:
     """Every ``result_*.json`` under ``results_dir`` (recursively): valid ones and skipped ones."""
-    root = Path(results_dir)
-    if not root.is_dir():
-        what = "is a file, not a folder" if root.exists() else "does not exist"
-        raise FsfmBenchError(f"results folder {root} {what}; pass results=DIR (where "
-                             "`fsfm-bench run` wrote its result_*.json files)")
+    root = _results_root(results_dir)
     loaded, skipped = [], []
     for path in sorted(root.rglob(RESULT_GLOB)):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
@@ -84,6 +80,15 @@ def collect(results_dir: str | os.PathLike) -> tuple[list[Loaded], list[tuple[Pa
         except FsfmBenchError as exc:
             skipped.append((path, str(exc)))
     return loaded, skipped
+
+
+def _results_root(results_dir: str | os.PathLike) -> Path:
+    root = Path(results_dir)
+    if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise FsfmBenchError(f"results folder {root} {what}; pass results=DIR (where "
+                             "`fsfm-bench run` wrote its result_*.json files)")
+    return root
 
 
 def protocol_ref(result: dict[str, Any]) -> str:
@@ -719,13 +724,31 @@ def _publish(tmp: Path, out: Path) -> None:
 
 
 def build(results_dir: str | os.PathLike, out_dir: str | os.PathLike, *, reported: bool = True,
-          figures: bool = True, reported_dir: str | os.PathLike | None = None) -> BuildReport:
-    """Build every protocol's leaderboard; invalid result files are skipped and reported."""
+          figures: bool = True, reported_dir: str | os.PathLike | None = None, verify: bool = True) -> BuildReport:
+    """Build every protocol's leaderboard; invalid result files, and (``verify``) results their scores
+    do not reproduce (:mod:`.verify`), are skipped and reported. Builds into one ``out_dir`` run one
+    at a time, each from the results present when it starts (a slow build never publishes last)."""
+    from ..locks import held
+
     out = Path(out_dir)
-    loaded, skipped = collect(results_dir)          # a wrong results= fails before out= is created
+    _results_root(results_dir)                      # a wrong results= fails before out= is created
     if out.exists() and not out.is_dir():
         raise FsfmBenchError(f"leaderboard folder out={out} is a file, not a folder; pass out=DIR")
     out.mkdir(parents=True, exist_ok=True)
+    with held(out / ".build.lock", f"leaderboard build into {out}"):
+        return _build(results_dir, out, reported=reported, figures=figures, reported_dir=reported_dir, verify=verify)
+
+
+def _build(results_dir, out: Path, *, reported: bool, figures: bool, reported_dir, verify: bool) -> BuildReport:
+    from .result import remove_orphans
+    from .verify import problem
+
+    remove_orphans(results_dir)
+    loaded, skipped = collect(results_dir)
+    if verify:
+        failed = [(it, problem(it.result, it.path)) for it in loaded]
+        skipped += [(it.path, why) for it, why in failed if why]
+        loaded = [it for it, why in failed if not why]
     docs = load_reported(reported_dir) if reported else {}
     merged = merge_seeds(loaded)
     gone = set(superseded_paths(merged))

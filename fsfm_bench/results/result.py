@@ -218,12 +218,13 @@ def _claim(out: Path, result: dict[str, Any]) -> tuple[Path, Path]:
     Two writers of results with the same run id (e.g. copies of one dict) race for one name; the
     loser takes a fresh run id. The lock is removed once the result is in place.
     """
+    from ..locks import try_acquire
+
+    remove_orphans(out)
     for _ in range(100):
         path = out / result_filename(result)
         lock = out / f".{path.name}.lock"
-        try:
-            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
+        if not try_acquire(lock):
             result["run_id"] = new_run_id()
             continue
         if path.exists():
@@ -232,6 +233,26 @@ def _claim(out: Path, result: dict[str, Any]) -> tuple[Path, Path]:
             continue
         return path, lock
     raise FsfmBenchError(f"could not reserve a unique result file name in {out}")
+
+
+def remove_orphans(results_dir: str | os.PathLike) -> list[Path]:
+    """Clear what a writer killed mid-way left in ``results_dir``: its stale claim lock (owner gone,
+    see :mod:`fsfm_bench.locks`) and the scores file written before a result that never came.
+    Returns the files removed."""
+    from ..locks import break_if_stale
+
+    removed = []
+    for lock in Path(results_dir).glob(".result_*.json.lock"):
+        if not break_if_stale(lock):
+            continue
+        removed.append(lock)
+        result = lock.with_name(lock.name[1:-len(".lock")])
+        if not result.exists():
+            for scores in lock.parent.glob(result.name[:-len(".json")] + ".scores.*"):
+                with contextlib.suppress(FileNotFoundError):
+                    scores.unlink()
+                    removed.append(scores)
+    return removed
 
 
 def read_result(path: str | os.PathLike, validate_it: bool = True) -> dict[str, Any]:
