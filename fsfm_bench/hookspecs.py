@@ -33,6 +33,7 @@ KIND_HOOKS: dict[str, str] = {
     "forgeries": "register_forgeries",
     "protocols": "register_protocols",
     "metrics": "register_metrics",
+    "perturbations": "register_perturbations",
     "transforms": "register_transforms",
 }
 

@@ -73,15 +73,14 @@ def test_config_imports_only_the_protocol_plugin_and_no_torch():
 def test_every_index_says_what_its_plugin_registers():
     """The committed indexes (built-ins and the example plugin) match a real load, name for name and
     description for description, and follow the schema; `fsfm-bench plugins --write-index` rewrites them."""
+    from fsfm_bench.hookspecs import KIND_HOOKS
     from fsfm_bench.plugins import entries, load_plugins
 
     infos = load_plugins(reload=True)
     schema = load_schema("plugin_index")
     indexed = 0
     for info in infos:
-        index = read_index(info.module, info.version, ["backbones", "masking", "ssl", "adapters", "datasets",
-                                                       "detectors", "parsers", "forgeries", "protocols",
-                                                       "metrics", "transforms"])
+        index = read_index(info.module, info.version, KIND_HOOKS)
         if info.builtin or info.distribution == "fsfm-bench-example":
             assert index is not None, f"plugin {info.name} has no usable {INDEX_FILE}: run `fsfm-bench plugins --write-index`"
         if index is None:
