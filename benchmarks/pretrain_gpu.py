@@ -9,6 +9,7 @@ Runs in one call of a few minutes on an H200 (the lead runs it):
     python benchmarks/pretrain_gpu.py --device cuda                 # fsfm, then mae for the ratio
     python benchmarks/pretrain_gpu.py --device cuda --compile       # torch.compile'd model
     python benchmarks/pretrain_gpu.py --smoke                       # tiny model on the CPU (checks the script)
+    python benchmarks/pretrain_gpu.py --device cuda --profile 3     # + torch.profiler's top ops per algo
 """
 from __future__ import annotations
 
@@ -46,8 +47,36 @@ def step_flops(step: Step) -> float:
     return float(counter.get_total_flops())
 
 
+def profile_top_ops(step: Step, steps: int, rows: int = 8) -> list[dict]:
+    """The ops that take the most device time (self time, so nested ops are not counted twice)
+    over ``steps`` profiled steps: where a missed MFU target goes. Prints torch's own table too."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = step.device == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        step.sync()
+    from torch.autograd import DeviceType
+
+    events = prof.key_averages()
+    # operators only: their self device time already counts the kernels they launched, which the
+    # profiler also lists as events of their own (counting both would double the total)
+    events = [e for e in events if getattr(e, "device_type", DeviceType.CPU) == DeviceType.CPU]
+    key = "self_cpu_time_total"
+    if cuda:   # torch >= 2.4 names it *device*; the *cuda* name is the older (now deprecated) one
+        key = "self_device_time_total" if hasattr(events[0], "self_device_time_total") else "self_cuda_time_total"
+    total = sum(getattr(e, key) for e in events) or 1.0
+    top = sorted(events, key=lambda e: getattr(e, key), reverse=True)[:rows]
+    print(prof.key_averages().table(sort_by=key, row_limit=rows), file=sys.stderr)
+    return [{"op": e.key, "self_ms_per_step": round(getattr(e, key) / 1e3 / steps, 3),
+             "share": round(getattr(e, key) / total, 4), "calls_per_step": e.count // steps} for e in top]
+
+
 def run(algo: str, args: argparse.Namespace) -> dict:
-    step = Step(algo, args.model, args.batch, args.device, args.amp, args.masking, args.compile)
+    step = Step(algo, args.model, args.batch, args.device, args.amp, args.masking, args.compile,
+                compile_blocks=args.compile_blocks)
     n_attn = force_fused_attention(step.net)
     for _ in range(args.warmup):
         step()
@@ -70,6 +99,8 @@ def run(algo: str, args: argparse.Namespace) -> dict:
         out["peak_mem_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     if args.peak_tflops:
         out["mfu"] = round(flops / med / (args.peak_tflops * 1e12), 4)
+    if args.profile:
+        out["top_ops"] = profile_top_ops(step, args.profile)
     del step
     if args.device == "cuda":
         torch.cuda.empty_cache()
@@ -86,9 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--algos", default="fsfm,mae")
-    p.add_argument("--compile", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the whole model")
+    p.add_argument("--compile-blocks", action="store_true",
+                   help="torch.compile each transformer block in place (regional compilation)")
     p.add_argument("--peak-tflops", type=float, default=None,
                    help="peak dense bf16 TFLOP/s of the GPU (default: looked up by name, H200 989)")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="after timing, profile N more steps and report the top ops by device self time")
     p.add_argument("--smoke", action="store_true", help="tiny model, batch 4, 2 steps, CPU fp32")
     args = p.parse_args(argv)
     if args.smoke:
@@ -105,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         name = "cpu"
     results = {"device": name, "model": args.model, "batch": args.batch, "amp": args.amp,
-               "compile": args.compile, "peak_tflops": args.peak_tflops, "torch": torch.__version__,
+               "compile": args.compile, "compile_blocks": args.compile_blocks, "peak_tflops": args.peak_tflops, "torch": torch.__version__,
                "runs": [run(a, args) for a in args.algos.split(",") if a]}
     runs = {r["algo"]: r for r in results["runs"]}
     if "fsfm" in runs and "mae" in runs:

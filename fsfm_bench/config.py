@@ -139,7 +139,7 @@ def section(kind: str, name: str) -> dict[str, Any]:
 
         names = set(available(kind))
         if kind in ("protocols", "backbones"):
-            names |= {e.name for e in plugins.entries(kind)}
+            names |= set(plugins.names(kind))
         raise UsageError(f"unknown {SECTION_KINDS[kind]} {name!r}." + did_you_mean(name, names))
     return data
 
@@ -149,9 +149,9 @@ def _from_plugin(kind: str, name: str) -> dict[str, Any] | None:
         return None
     from . import plugins
 
-    if name not in {e.name for e in plugins.entries(kind)}:
+    if name not in plugins.names(kind):          # from the plugins' indexes: nothing imported
         return None
-    obj = plugins.get(kind, name)
+    obj = plugins.get(kind, name)                # imports only the plugin that registers it
     default = getattr(obj, "default_config", None)
     if callable(default):
         default = default()
@@ -182,6 +182,9 @@ def compose(protocol: str | None = None, backbone: str | None = None, recipe: st
         data["backbone"] = _merge(data.get("backbone", {}), bb)
         data["backbone"].setdefault("type", backbone)
     apply_overrides(data, overrides)
+    from .config_checks import check_values
+
+    check_values(data)                      # a value that cannot work fails here, before any work
     cfg = Config(data)
     if PRINT_AND_EXIT:
         print_config(cfg)

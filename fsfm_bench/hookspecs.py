@@ -19,6 +19,24 @@ PROJECT = "fsfm_bench"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
+#: The extension kinds by the short name used in `fsfm-bench ls KIND`, and their hooks. The same
+#: table as ``fsfm_bench.registry.PLUGIN_REGISTRIES`` without the registries, so that listing
+#: needs neither mmengine nor torch (a test keeps the two equal).
+KIND_HOOKS: dict[str, str] = {
+    "backbones": "register_backbones",
+    "masking": "register_masking_strategies",
+    "ssl": "register_ssl_algorithms",
+    "adapters": "register_task_adapters",
+    "datasets": "register_datasets",
+    "detectors": "register_face_detectors",
+    "parsers": "register_face_parsers",
+    "forgeries": "register_forgeries",
+    "protocols": "register_protocols",
+    "metrics": "register_metrics",
+    "perturbations": "register_perturbations",
+    "transforms": "register_transforms",
+}
+
 
 @hookspec
 def register_backbones(register):
@@ -68,6 +86,11 @@ def register_protocols(register):
 @hookspec
 def register_metrics(register):
     """Register metrics (functions of labels and scores)."""
+
+
+@hookspec
+def register_perturbations(register):
+    """Register test-time perturbations (robustness families with five severity levels each)."""
 
 
 @hookspec

@@ -6,6 +6,7 @@ which is atomic on POSIX and Windows for paths on one filesystem.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -13,6 +14,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from .errors import FsfmBenchError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -31,10 +34,36 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if is_disk_full(exc):
+            raise disk_full(path.parent, exc) from None
         raise
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a failed write ran out of space: ENOSPC/EDQUOT, or torch's serializer's wrapping of it."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("No space left" in text or "file write failed" in text)
+
+
+def disk_full(folder: str | os.PathLike, exc: BaseException | None = None) -> FsfmBenchError:
+    """The one-line error of a write that ran out of disk space (the file being written is left as it was)."""
+    return FsfmBenchError(f"disk full: no space left to write into {folder}; nothing there was half-written. "
+                          "Free some space (or point work_dir/cache_dir elsewhere) and rerun: it resumes")
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

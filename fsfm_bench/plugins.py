@@ -9,7 +9,10 @@ Rules (each one tested):
   distributions (a run must never silently pick one of two "fsfm" backbones);
 - ``FSFM_BENCH_PLUGINS=a,b`` loads only those third-party plugins (by entry-point or distribution
   name); ``FSFM_BENCH_PLUGINS=`` (empty) loads the built-ins only. Built-ins always load. A name
-  that matches no installed plugin is a UsageError suggesting the nearest installed ones.
+  that matches no installed plugin is a UsageError suggesting the nearest installed ones;
+- lazily: a plugin that ships an index (:mod:`fsfm_bench.plugin_index`) is listed from it and
+  imported only when one of its objects is asked for (:func:`get_entry`), so ``ls``, ``plugins``
+  and ``config`` need neither torch nor the plugin modules; :func:`load_plugins` imports them all.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from packaging.version import Version
 
 from . import hookspecs
 from .errors import FsfmBenchError, UsageError, did_you_mean
-from .registry import PLUGIN_REGISTRIES
+from .hookspecs import KIND_HOOKS
+from .plugin_index import index_path, read_index
 
 PLUGIN_API_VERSION = "1.0"
 ENTRY_POINT_GROUP = "fsfm_bench"
@@ -73,6 +77,8 @@ class Entry:
 _lock = threading.RLock()
 _loaded: list[PluginInfo] | None = None
 _entries: dict[tuple[str, str], Entry] = {}
+_imported: dict[tuple[str, str, str], PluginInfo] = {}     # plugins imported so far, by _ep_key
+_pm: pluggy.PluginManager | None = None
 
 
 def _describe(obj: Any, description: str | None) -> str:
@@ -123,7 +129,10 @@ def _check_allowlist(found: list[tuple[md.EntryPoint, md.Distribution | None]]) 
 
 
 def _api_error(module: Any) -> str | None:
-    spec_text = getattr(module, "fsfm_bench_api", None)
+    return _api_range_error(getattr(module, "fsfm_bench_api", None))
+
+
+def _api_range_error(spec_text: Any) -> str | None:
     if spec_text is None:
         return (f"declares no `fsfm_bench_api`; this fsfm-bench supports plugin API "
                 f"{PLUGIN_API_VERSION} (declare e.g. fsfm_bench_api = \">=1,<2\")")
@@ -140,7 +149,7 @@ def _api_error(module: Any) -> str | None:
 def _register_one(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> list[Entry]:
     """Run every hook this plugin implements with a staging ``register``; return its entries."""
     staged: list[Entry] = []
-    for kind, (_registry, hook_name) in PLUGIN_REGISTRIES.items():
+    for kind, hook_name in KIND_HOOKS.items():
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             if impl.plugin is not module:
                 continue
@@ -168,6 +177,8 @@ def _commit(staged: list[Entry]) -> None:
                 f"{entry.plugin.distribution}). Uninstall one, or restrict third-party plugins with "
                 f"{ALLOWLIST_ENV}=...")
         seen[key] = entry
+    from .registry import PLUGIN_REGISTRIES
+
     for key, entry in seen.items():
         registry = PLUGIN_REGISTRIES[entry.kind][0]
         registry.register_module(name=entry.name, module=entry.obj, force=True)
@@ -194,53 +205,165 @@ def _entry_points() -> list[tuple[md.EntryPoint, md.Distribution | None]]:
     return unique
 
 
+def _ep_key(ep: md.EntryPoint, dist: md.Distribution | None) -> tuple[str, str, str]:
+    return (dist.metadata["Name"] if dist else "?", ep.name, ep.value)
+
+
+def _manager() -> pluggy.PluginManager:
+    global _pm
+    if _pm is None:
+        _pm = pluggy.PluginManager(hookspecs.PROJECT)
+        _pm.add_hookspecs(hookspecs)
+    return _pm
+
+
+def _unload_all() -> None:
+    """Forget every plugin: mmengine's Registry has no public way to unregister, so our own names
+    are dropped from its dict (a reload, e.g. with another allowlist, starts from nothing)."""
+    global _pm
+    from .registry import PLUGIN_REGISTRIES
+
+    for kind, (registry, _hook) in PLUGIN_REGISTRIES.items():
+        for key in [k for k in _entries if k[0] == kind]:
+            registry._module_dict.pop(key[1], None)
+    _entries.clear()
+    _imported.clear()
+    _pm = None
+
+
+def _import_one(ep: md.EntryPoint, dist: md.Distribution | None) -> PluginInfo:
+    """Import one plugin and register what it registers (a failure is recorded on its info)."""
+    dist_name = dist.metadata["Name"] if dist else "?"
+    info = PluginInfo(ep.name, dist_name, dist.version if dist else "?", ep.value, dist_name == BUILTIN_DISTRIBUTION)
+    _imported[_ep_key(ep, dist)] = info
+    pm = _manager()
+    try:
+        module = ep.load()
+    except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the host
+        info.error = f"failed to import: {type(exc).__name__}: {exc}"
+        _warn(info)
+        return info
+    info.error = _api_error(module)
+    if info.error:
+        _warn(info)
+        return info
+    try:
+        pm.register(module, name=f"{dist_name}:{ep.name}")
+        pm.check_pending()
+        staged = _register_one(pm, module, info)
+    except Exception as exc:  # noqa: BLE001
+        if pm.is_registered(module):
+            pm.unregister(module)
+        info.error = f"failed to register: {type(exc).__name__}: {exc}"
+        _warn(info)
+        return info
+    _commit(staged)   # a conflict is an error for the whole load, by design
+    _check_index(ep, info)
+    return info
+
+
+def _check_index(ep: md.EntryPoint, info: PluginInfo) -> None:
+    """An index that no longer says what the plugin registers would make `ls` lie: say so."""
+    index = read_index(ep.value, info.version, KIND_HOOKS)
+    if index is None:
+        return
+    declared = {kind: sorted(names) for kind, names in index["registers"].items()}
+    real = {kind: sorted(names) for kind, names in info.registers.items() if names}
+    if declared != real:
+        warnings.warn(f"fsfm-bench: plugin {info.name!r} ({info.distribution}) registers other names than its "
+                      f"index {index_path(ep.value)} says; rewrite it with `fsfm-bench plugins --write-index`",
+                      RuntimeWarning, stacklevel=3)
+
+
 def load_plugins(reload: bool = False) -> list[PluginInfo]:
-    """Load every plugin once per process; return what was loaded (and what was skipped)."""
+    """Import every plugin once per process; return what was loaded (and what was skipped)."""
     global _loaded
     with _lock:
         if _loaded is not None and not reload:
             return _loaded
         found = _entry_points()
         _check_allowlist(found)          # before anything is unloaded: a typo changes nothing
-        # mmengine's Registry has no public way to unregister; dropping our own names from its dict
-        # is what makes a reload (tests, a changed allowlist) start from the built-ins again
-        for kind, (registry, _hook) in PLUGIN_REGISTRIES.items():
-            for key in [k for k in _entries if k[0] == kind]:
-                registry._module_dict.pop(key[1], None)
-        _entries.clear()
+        if reload:
+            _unload_all()
         infos: list[PluginInfo] = []
-        pm = pluggy.PluginManager(hookspecs.PROJECT)
-        pm.add_hookspecs(hookspecs)
         for ep, dist in found:
             dist_name = dist.metadata["Name"] if dist else "?"
-            builtin = dist_name == BUILTIN_DISTRIBUTION
-            if not _allowed(ep, dist_name, builtin):
+            if not _allowed(ep, dist_name, dist_name == BUILTIN_DISTRIBUTION):
                 continue
-            info = PluginInfo(ep.name, dist_name, dist.version if dist else "?", ep.value, builtin)
-            infos.append(info)
-            try:
-                module = ep.load()
-            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the host
-                info.error = f"failed to import: {type(exc).__name__}: {exc}"
-                _warn(info)
-                continue
-            info.error = _api_error(module)
-            if info.error:
-                _warn(info)
-                continue
-            try:
-                pm.register(module, name=f"{dist_name}:{ep.name}")
-                pm.check_pending()
-                staged = _register_one(pm, module, info)
-            except Exception as exc:  # noqa: BLE001
-                if pm.is_registered(module):
-                    pm.unregister(module)
-                info.error = f"failed to register: {type(exc).__name__}: {exc}"
-                _warn(info)
-                continue
-            _commit(staged)   # a conflict is an error for the whole load, by design
+            infos.append(_imported.get(_ep_key(ep, dist)) or _import_one(ep, dist))
         _loaded = infos
         return infos
+
+
+def _indexed() -> list[tuple[md.EntryPoint, md.Distribution | None, dict[str, Any]]] | None:
+    """Every allowed plugin with its index, or None when one has no usable index (or two indexes
+    declare one name: the real load then reports the conflict)."""
+    found = _entry_points()
+    _check_allowlist(found)
+    out, seen = [], set()
+    for ep, dist in found:
+        dist_name = dist.metadata["Name"] if dist else "?"
+        if not _allowed(ep, dist_name, dist_name == BUILTIN_DISTRIBUTION):
+            continue
+        index = read_index(ep.value, dist.version if dist else "?", KIND_HOOKS)
+        if index is None:
+            return None
+        if _api_range_error(index["api"]) is None:
+            for kind, names in index["registers"].items():
+                for name in names:
+                    if (kind, name) in seen:
+                        return None
+                    seen.add((kind, name))
+        out.append((ep, dist, index))
+    return out
+
+
+def declared_plugins() -> list[PluginInfo]:
+    """What ``fsfm-bench plugins`` shows: from the plugins' indexes when every one has one (nothing
+    imported), else from a real load."""
+    with _lock:
+        indexed = None if _loaded is not None else _indexed()
+        if indexed is None:
+            return load_plugins()
+        infos = []
+        for ep, dist, index in indexed:
+            real = _imported.get(_ep_key(ep, dist))
+            if real is not None:
+                infos.append(real)
+                continue
+            dist_name = dist.metadata["Name"] if dist else "?"
+            info = PluginInfo(ep.name, dist_name, dist.version if dist else "?", ep.value,
+                              dist_name == BUILTIN_DISTRIBUTION, error=_api_range_error(index["api"]))
+            if not info.error:
+                info.registers = {kind: sorted(names) for kind, names in index["registers"].items()}
+            infos.append(info)
+        return infos
+
+
+def declared_entries(kind: str) -> list[Entry]:
+    """Entries of one kind for listing, sorted by name: from the indexes when every plugin has one
+    (``obj`` is then None: nothing was imported), else the real entries."""
+    if kind not in KIND_HOOKS:
+        raise UsageError(f"unknown registry kind {kind!r}." + did_you_mean(kind, KIND_HOOKS))
+    with _lock:
+        indexed = None if _loaded is not None else _indexed()
+        if indexed is None:
+            return entries(kind)
+        by_info = {(info.distribution, info.name, info.module): info for info in declared_plugins()}
+        out = []
+        for ep, dist, index in indexed:
+            info = by_info[_ep_key(ep, dist)]
+            if info.error:
+                continue
+            for name, description in index["registers"].get(kind, {}).items():
+                real = _entries.get((kind, name))
+                out.append(real or Entry(kind, name, None, description, info))
+        return sorted(out, key=lambda e: e.name)
+
+
+def names(kind: str) -> list[str]:
+    """The registered names of one kind (from the indexes when possible: nothing imported)."""
+    return [e.name for e in declared_entries(kind)]
 
 
 def _warn(info: PluginInfo) -> None:
@@ -249,22 +372,41 @@ def _warn(info: PluginInfo) -> None:
 
 
 def entries(kind: str) -> list[Entry]:
-    """Registered entries of one kind (see ``registry.PLUGIN_REGISTRIES``), sorted by name."""
+    """Registered entries of one kind (see ``hookspecs.KIND_HOOKS``), sorted by name; imports every plugin."""
+    if kind not in KIND_HOOKS:
+        raise UsageError(f"unknown registry kind {kind!r}." + did_you_mean(kind, KIND_HOOKS))
     load_plugins()
-    if kind not in PLUGIN_REGISTRIES:
-        raise UsageError(f"unknown registry kind {kind!r}." + did_you_mean(kind, PLUGIN_REGISTRIES))
     return sorted((e for (k, _), e in _entries.items() if k == kind), key=lambda e: e.name)
 
 
 def get_entry(kind: str, name: str) -> Entry:
-    """The entry for ``name``, or a UsageError that suggests the nearest registered names."""
-    load_plugins()
-    entry = _entries.get((kind, name))
-    if entry is None:
-        names = [e.name for e in entries(kind)]
-        raise UsageError(f"unknown {kind[:-1] if kind.endswith('s') else kind} {name!r}."
-                         + did_you_mean(name, names) + " See `fsfm-bench ls " + kind + "`.")
-    return entry
+    """The entry for ``name``, or a UsageError that suggests the nearest registered names.
+
+    When every plugin has an index, only the plugin that declares ``name`` is imported."""
+    with _lock:
+        entry = _entries.get((kind, name))
+        if entry is not None:
+            return entry
+        indexed = None if _loaded is not None else _indexed()
+        if indexed is not None:
+            owners = [(ep, dist) for ep, dist, index in indexed
+                      if name in index["registers"].get(kind, {}) and _api_range_error(index["api"]) is None]
+            for ep, dist in owners:
+                if _ep_key(ep, dist) not in _imported:
+                    _import_one(ep, dist)
+            entry = _entries.get((kind, name))
+            if entry is not None:
+                return entry
+        load_plugins()                   # no index, a stale one, or an unknown name: import everything
+        entry = _entries.get((kind, name))
+        if entry is None:
+            raise _unknown(kind, name, [e.name for e in entries(kind)])
+        return entry
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> UsageError:
+    return UsageError(f"unknown {kind[:-1] if kind.endswith('s') else kind} {name!r}."
+                      + did_you_mean(name, known) + " See `fsfm-bench ls " + kind + "`.")
 
 
 def get(kind: str, name: str) -> Any:

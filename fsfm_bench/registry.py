@@ -31,6 +31,7 @@ FACE_PARSERS = Registry("face parser", scope=SCOPE)                # (register_f
 FORGERIES = Registry("forgery", scope=SCOPE)                       # (register_forgeries)
 PROTOCOLS = Registry("protocol", scope=SCOPE)                      # (register_protocols)
 METRICS = Registry("metric", scope=SCOPE)                          # (register_metrics)
+PERTURBATIONS = Registry("perturbation", scope=SCOPE)              # (register_perturbations)
 TRANSFORMS = Registry("transform", scope=SCOPE)                    # (register_transforms)
 
 # --- mmengine children the core fills (Runner-buildable parts) ---------------------------------
@@ -59,5 +60,6 @@ PLUGIN_REGISTRIES: dict[str, tuple[Registry, str]] = {
     "forgeries": (FORGERIES, "register_forgeries"),
     "protocols": (PROTOCOLS, "register_protocols"),
     "metrics": (METRICS, "register_metrics"),
+    "perturbations": (PERTURBATIONS, "register_perturbations"),
     "transforms": (TRANSFORMS, "register_transforms"),
 }

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import textwrap
 import uuid
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# a run from the checkout writes to the user folder: in tests, a throw-away one (never the real home)
+os.environ["FSFM_BENCH_HOME"] = tempfile.mkdtemp(prefix="fsfm-bench-test-home-")
 
 import pytest  # noqa: E402
 

@@ -74,3 +74,25 @@ def layout_config(tmp: Path, protocol: str, roots: dict[str, Path], **extra: Any
     cfg["leaderboard"].update(results_dir=str(tmp / "results"), dir=str(tmp / "leaderboards"), rebuild=False)
     cfg.update(extra)
     return cfg
+
+
+CDFD_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
+
+
+def build_cdfd_layouts(tmp: Path, wdf_frames: int = 2) -> dict[str, Path]:
+    """Miniature FF++ c23, Celeb-DF v2, DFDC, DFDCp and WildDeepfake (official layouts, tiny real media)."""
+    from dataset_layouts import build_celebdf, build_dfdc_preview, build_dfdc_test, build_ffpp, build_wdf
+
+    roots = {k: tmp / k for k in ("ffpp", "celebdf_v2", "dfdc", "dfdc_preview", "wilddeepfake")}
+    build_ffpp(roots["ffpp"], {"train": [("000", "001")], "val": [("002", "003")], "test": [("004", "005")]},
+               methods=CDFD_METHODS)
+    build_celebdf(roots["celebdf_v2"], n_celeb=2, n_youtube=1, n_fake=2,
+                  test={"YouTube-real": 1, "Celeb-real": 1, "Celeb-synthesis": 1})
+    build_dfdc_test(roots["dfdc"], 1, 1, folders=1)
+    build_dfdc_preview(roots["dfdc_preview"], [("original_videos", "real", "test"), ("method_A", "fake", "test"),
+                                               ("original_videos", "real", "train")])
+    build_wdf(roots["wilddeepfake"], {"real_test": {0: 1}, "fake_test": {0: 1}, "real_train": {0: 1},
+                                      "fake_train": {0: 1}}, frames=wdf_frames)
+    for root in roots.values():
+        materialize(root)
+    return roots

@@ -63,3 +63,21 @@ def synth_config(tmp: Path, data: Path, **finetune: Any) -> dict[str, Any]:
     cfg["leaderboard"].update(results_dir=str(tmp / "results"), dir=str(tmp / "leaderboards"),
                               rebuild=False, figures=False)
     return cfg
+
+
+def tiny_scorer(out: Path, videos: int, frames: int = 2) -> tuple[Any, list[str], dict[str, Any]]:
+    """(a tiny seeded classifier, the image paths of a synthetic test split, score_paths' common
+    keyword arguments: a fixed cache key, 32 px, batches of 4, a chunk per batch) for scoring tests."""
+    import json
+
+    import torch
+
+    from fsfm_bench.finetune.model import build_classifier
+
+    data = make_prepared(out, splits=(("test", videos),), frames=frames)
+    rows = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines()]
+    torch.manual_seed(0)
+    model = build_classifier({"backbone": dict(TINY), "adapter": {"type": "fsfm_head"}})
+    key = {"checkpoint": "c" * 64, "manifest": "m" * 64, "preprocessing": "p" * 64}
+    return model, [str(data / r["path"]) for r in rows], dict(key=key, size=32, batch_size=4, chunk_batches=1,
+                                                             num_workers=0)

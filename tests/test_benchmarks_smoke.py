@@ -90,9 +90,26 @@ def test_pretrain_gpu_bf16_autocast_and_flop_count():
     assert flops["fsfm"] > flops["mae"]                   # fsfm adds the target forward + ID branch
 
 
+def test_pretrain_gpu_profile_reports_operator_shares():
+    data = json.loads(_run(["benchmarks/pretrain_gpu.py", "--smoke", "--profile", "1", "--algos", "mae"]).stdout)
+    top = data["runs"][0]["top_ops"]
+    assert 1 <= len(top) <= 8
+    shares = [o["share"] for o in top]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1.0 + 1e-6
+    assert all(o["op"] and o["calls_per_step"] >= 1 and o["self_ms_per_step"] >= 0 for o in top)
+    assert any(o["op"] in ("aten::mm", "aten::addmm", "aten::bmm") for o in top), top  # a ViT step is matmuls
+
+
+def test_gpu_ceiling_cpu_smoke():
+    data = json.loads(_run(["benchmarks/gpu_ceiling.py", "--device", "cpu", "--size", "128",
+                            "--copy-mib", "4", "--repeat", "2"]).stdout)
+    assert data["matmul_n"] == 128 and _positive(data["matmul_tflops"])
+    assert _positive(data["copy_tb_per_s_read_plus_write"])
+
+
 # --------------------------------------------------------------------------- evaluate.py
 
-ROW = re.compile(r"^\| (\d+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$")
+ROW = re.compile(r"^\| (\d+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$")
 
 
 def test_evaluate_cpu_prints_a_numeric_path_over_bare_ratio():
@@ -104,8 +121,9 @@ def test_evaluate_cpu_prints_a_numeric_path_over_bare_ratio():
     assert lines[0].startswith("# tiny @ 64px, 64 images, batch 16, 0 workers, AMP False"), lines[0]
     rows = [ROW.match(line) for line in lines if ROW.match(line)]
     assert len(rows) == 1, out
-    repeat, bare, path, ratio = (float(g) for g in rows[0].groups())
+    repeat, bare, loader, first, path, ratio = (float(g) for g in rows[0].groups())
     assert repeat == 1 and _positive(bare) and _positive(path) and _positive(ratio)
+    assert _positive(loader) and first >= 0
     # ratio = bare seconds / path seconds = path img/s / bare img/s (same image count), up to rounding
     assert ratio == pytest.approx(path / bare, rel=0.02, abs=0.002)
     median = re.search(r"^median path / bare = ([0-9.]+) ", out, re.M)
@@ -160,6 +178,24 @@ def test_masking_agreement_check_catches_a_disagreeing_loop():
     out = _run(["-c", code]).stdout.splitlines()
     assert out[0] == "focus caught focus differs for region 0: batched and loop disagree", out
     assert out[1].startswith("count caught"), out
+
+
+# --------------------------------------------------------------------------- perturb.py
+
+def test_perturb_smoke_times_every_family_against_the_forward():
+    out = _run(["benchmarks/perturb.py", "--smoke"]).stdout
+    fig = json.loads(out.splitlines()[-1])
+    assert (fig["device"], fig["arch"], fig["batch"], fig["size"], fig["level"], fig["amp"]) == \
+        ("cpu", "tiny", 8, 64, 5, False)
+    fams = fig["families"]
+    assert list(fams) == ["CS", "CC", "BW", "GNC", "GB", "JPEG", "VC"]
+    assert _positive(fig["forward_ms"])
+    for code, f in fams.items():
+        assert _positive(f["ms"]) and f["ratio"] == pytest.approx(f["ms"] / fig["forward_ms"]), (code, f)
+    assert fams["VC"]["where"].startswith("loader") and all(f["where"] == "cpu" for c, f in fams.items() if c != "VC")
+    image = {c: f["ratio"] for c, f in fams.items() if c != "VC"}
+    assert fig["max_image_family"] == max(image, key=image.get) and fig["max_image_ratio"] == max(image.values())
+    assert f"max image-family ratio: {fig['max_image_family']}" in out
 
 
 # --------------------------------------------------------------------------- gpu_session.sh

@@ -89,17 +89,31 @@ def test_cuda_on_a_machine_without_it_is_one_line(tmp_path, capsys, ckpt, monkey
     assert "device='gpu0' is not a device name" in err
 
 
-def test_predict_says_why_each_file_failed_without_repeating_its_path(tmp_path, capsys, ckpt):
+def test_predict_checks_its_files_before_loading_the_model(tmp_path, capsys, ckpt, monkeypatch):
+    """A missing file or a folder is one usage error naming them all, before any model loads; a file
+    that exists but cannot be decoded is reported on its own line, the others are scored."""
+    import fsfm_bench.finetune.model as model
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model was loaded before the inputs were checked")
+
+    monkeypatch.setattr(model, "load_finetuned", no_load)
     text = tmp_path / "x.txt"
     text.write_text("not an image")
     folder = tmp_path / "folder"
     folder.mkdir()
-    assert main(["predict", f"checkpoint={ckpt}", str(text), str(folder), str(tmp_path / "gone.png")]) == 1
-    lines = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
-    assert [line[:2] for line in lines] == [["-", str(text)], ["-", str(folder)], ["-", str(tmp_path / "gone.png")]]
-    assert lines[0][2].startswith("not a decodable image") and str(text) not in lines[0][2]
-    assert lines[1][2].startswith("is a directory")
-    assert lines[2][2] == "file does not exist"
+    err = _one_line(capsys, 2, ["predict", f"checkpoint={ckpt}", str(text), str(folder), str(tmp_path / "gone.png")])
+    assert f"2 of 3 input(s) cannot be scored, nothing was loaded: {folder} (a directory), " \
+           f"{tmp_path / 'gone.png'} (no such file)" in err
+    err = _one_line(capsys, 1, ["predict", f"checkpoint={tmp_path / 'nope.pth'}", str(text)])
+    assert f"checkpoint {tmp_path / 'nope.pth'} does not exist" in err
+    err = _one_line(capsys, 2, ["predict", f"checkpoint={ckpt}", "detector=dlib_hgo", str(text)])
+    assert "unknown detector 'dlib_hgo'" in err and "dlib_hog" in err
+    monkeypatch.undo()
+    assert main(["predict", f"checkpoint={ckpt}", "--csv", str(text)]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "file,p_fake,error" and lines[1].startswith(f"{text},,not a decodable image")
+    assert str(text) not in lines[1].split(",", 2)[2]
 
 
 def test_eval_needs_only_the_datasets_it_scores(tmp_path, capsys, ckpt, monkeypatch):
@@ -107,7 +121,7 @@ def test_eval_needs_only_the_datasets_it_scores(tmp_path, capsys, ckpt, monkeypa
     monkeypatch.setenv("FSFM_BENCH_DATASETS", str(tmp_path / "no-datasets.yaml"))
     for name in ("FFPP", "CELEBDF_V2", "DFDC", "DFDC_PREVIEW", "WILDDEEPFAKE"):
         monkeypatch.delenv(f"FSFM_BENCH_ROOT_{name}", raising=False)
-    err = _one_line(capsys, 1, ["eval", "protocol=cdfd", f"checkpoint={ckpt}", f"data.roots.celebdf_v2={tmp_path}",
+    err = _one_line(capsys, 1, ["eval", "protocol=cdfd@1", f"checkpoint={ckpt}", f"data.roots.celebdf_v2={tmp_path}",
                                 f"data.roots.dfdc={tmp_path}", f"data.roots.wilddeepfake={tmp_path}"])
     assert err.startswith("fsfm-bench: error: protocol cdfd@1 cannot be evaluated: dataset 'dfdc_preview'")
     assert "ffpp" not in err and "nothing was trained" not in err and "celebdf_v2" not in err

@@ -108,7 +108,7 @@ def test_counts_per_class_indices_and_resume_guard(tmp_path, monkeypatch):
 
 
 def test_cdfd_needs_its_per_class_counts():
-    (proto,) = resolve_protocols(compose(protocol="cdfd").to_dict())
+    (proto,) = resolve_protocols(compose(protocol="cdfd@1").to_dict())
     need = _frames_needed(proto)
     ffpp = [v for (name, _), v in need.items() if name == "ffpp"]
     assert ffpp == [{"real": 128, "fake": 32}]                          # train and val: one folder
@@ -124,7 +124,7 @@ def test_ffpp_miniature_prepared_at_exact_counts_and_reused(tmp_path, monkeypatc
                                           "test": [("004", "005")]})
     for path in sorted(root.rglob("*.mp4")):
         _video(path, fake="manipulated" in path.as_posix())
-    cfg = compose(protocol="cdfd", overrides={"data.roots.ffpp": str(root)}).to_dict()
+    cfg = compose(protocol="cdfd@1", overrides={"data.roots.ffpp": str(root)}).to_dict()
     cfg["data"]["cache_dir"] = str(tmp_path / "cache")
     cfg["data"]["prepare"] = {"size": 32, "parser": "geometric", "detect_max_side": 200, "progress": False}
     for src in (*cfg["protocol"]["train"], cfg["protocol"]["validation"]):

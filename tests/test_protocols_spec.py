@@ -16,21 +16,25 @@ from fsfm_bench.protocols.run import resolve_protocols, run
 
 
 def test_builtin_protocols_are_registered_versioned_and_linked_to_reported_numbers():
-    refs = {name: [p.ref for p in get("protocols", name).resolve()] for name in ("cdfd", "cdfas", "diff", "demo")}
-    assert refs == {"cdfd": ["cdfd@1"], "cdfas": ["cdfas@1/M", "cdfas@1/C", "cdfas@1/I", "cdfas@1/O"],
-                    "diff": ["diff@1"], "demo": ["demo@2"]}
-    cdfd = get("protocols", "cdfd").resolve()[0]
+    names = ("cdfd@1", "cdfas@1", "diff@1", "demo")
+    refs = {name: [p.ref for p in get("protocols", name).resolve()] for name in names}
+    assert refs == {"cdfd@1": ["cdfd@1"], "cdfas@1": ["cdfas@1/M", "cdfas@1/C", "cdfas@1/I", "cdfas@1/O"],
+                    "diff@1": ["diff@1"], "demo": ["demo@2"]}
+    # the plain name is the newest version (docs/protocol-fidelity.md); every version stays runnable
+    assert [p.ref for p in get("protocols", "cdfd").resolve()] == ["cdfd@2"]
+    assert get("protocols", "diff_fsvfm").resolve()[0].ref == "diff_fsvfm@1"
+    cdfd = get("protocols", "cdfd@1").resolve()[0]
     assert [t.name for t in cdfd.targets] == ["CDFv2", "DFDC", "DFDCp", "WDF", "DFD", "CDFv1"]
     assert [t.optional for t in cdfd.targets] == [False] * 4 + [True] * 2
     assert cdfd.train[0].frames_for(0) == 128 and cdfd.train[0].frames_for(1) == 32
     assert cdfd.targets[0].frames_for(1) == 32 and cdfd.policy == "source_val"
     assert cdfd.granularity == ("frame", "video")
-    fas = {p.variant: p for p in get("protocols", "cdfas").resolve()}
+    fas = {p.variant: p for p in get("protocols", "cdfas@1").resolve()}
     assert fas["O"].targets[0].dataset == "oulu_npu"
     assert {s.dataset for s in fas["O"].train} == {"replay_attack", "casia_fasd", "msu_mfsd", "celeba_spoof"}
     assert fas["M"].seeds == (0, 1, 2, 3, 4) and fas["M"].validation == 0.1
     assert fas["M"].threshold == "source_val_eer" and "tpr_at_fpr@0.01" in fas["M"].metrics
-    diff = get("protocols", "diff").resolve()[0]
+    diff = get("protocols", "diff@1").resolve()[0]
     assert [t.manipulations for t in diff.targets] == [("real", "T2I"), ("real", "I2I"), ("real", "FS"), ("real", "FE")]
     assert diff.granularity == ("image",)
 
@@ -61,7 +65,7 @@ def test_schema_rejects_a_broken_protocol_with_a_clear_message():
 
 
 def test_run_shortcuts_variant_selection_threshold_and_seeds():
-    cfg = compose(protocol="cdfas", overrides={"target": "I", "selection": "target_oracle", "seeds": [3, 4]}).to_dict()
+    cfg = compose(protocol="cdfas@1", overrides={"target": "I", "selection": "target_oracle", "seeds": [3, 4]}).to_dict()
     (proto,) = resolve_protocols(cfg)
     assert proto.ref == "cdfas@1/I" and proto.policy == "target_oracle"
     assert proto.threshold == "target_eer"             # the MCIO oracle threshold comes with the oracle
@@ -90,6 +94,9 @@ def test_a_missing_dataset_is_one_message_and_nothing_trains(tmp_path, monkeypat
     assert "original_sequences" in msg                   # the expected layout, from the dataset card
     assert "dataset 'dfdc'" in msg and "'celebdf_v2'" not in msg   # configured ones are not listed
     assert "'dfd'" not in msg                            # optional targets are skipped, not required
+    lines = msg.splitlines()                             # one error, one dataset per line
+    assert len(lines) == 1 + 4 + 1 and lines[0].endswith("4 datasets have no usable root.")
+    assert [line.split("'")[1] for line in lines[1:-1]] == ["ffpp", "dfdc", "dfdc_preview", "wilddeepfake"]
     assert not (tmp_path / "runs").exists() and not (tmp_path / "cache").exists()
     # a root that is set but points nowhere is named too (not discovered only after the others)
     cfg["data"]["roots"]["ffpp"] = str(tmp_path / "typo")

@@ -11,6 +11,16 @@ from fsfm_bench.results import write_result
 
 from results_testutil import make_result, metric_entry, tiny_scores
 
+
+@pytest.fixture(autouse=True)
+def _hand_set_numbers(monkeypatch):
+    """These fixtures hand-set metric values (beside unrelated scores) to test the tables' layout:
+    only their ranges are checked here; verification against the scores is tested in
+    tests/test_results_verify.py."""
+    from fsfm_bench.results import verify
+
+    monkeypatch.setattr(verify, "scores_problem", lambda result, path: None)
+
 TARGETS = ("CDFv2", "DFDC", "DFDCp", "WDF")
 DEFAULT = {"finetune": {"blr": 0.00025, "epochs": 10, "batch_size": 32, "layer_decay": 0.65},
            "eval": {"device": "auto", "num_workers": 8}, "work_dir": "runs", "seeds": [0]}

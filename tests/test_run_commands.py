@@ -37,14 +37,20 @@ def test_predict_prints_one_score_per_file(tmp_path, capsys):
     video = face_video(tmp_path / "face.mp4", n=6, size=(320, 240))
     noise = tmp_path / "noise.png"
     cv2.imwrite(str(noise), np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8))
-    code = main(["predict", f"checkpoint={ckpt}", "frames=3", str(image), str(video), str(noise)])
+    files = [str(image), str(video), str(noise)]
+    code = main(["predict", f"checkpoint={ckpt}", "frames=3", *files])
     lines = capsys.readouterr().out.strip().splitlines()
     assert code == 1 and len(lines) == 3                     # the face-less file fails, the others score
-    scores = [line.split("\t") for line in lines]
-    assert scores[0][1] == str(image) and 0.0 <= float(scores[0][0]) <= 1.0
-    assert scores[1][1] == str(video) and 0.0 <= float(scores[1][0]) <= 1.0
-    assert scores[2][0] == "-" and "no face" in scores[2][2]
-    assert float(scores[0][0]) != float(scores[1][0])
+    assert lines[0].startswith("P(fake)=0.") and lines[0].endswith(f"  {image}")
+    assert lines[2] == f"P(fake)=n/a     {noise}: no face detected in 1 frame(s)"
+    assert main(["predict", f"checkpoint={ckpt}", "frames=3", "--json", *files]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["file"] for r in rows] == files and rows[2]["p_fake"] is None and "no face" in rows[2]["error"]
+    assert f"P(fake)={rows[0]['p_fake']:.4f}  {image}" == lines[0]
+    assert 0.0 <= rows[1]["p_fake"] <= 1.0 and rows[0]["p_fake"] != rows[1]["p_fake"]
+    assert main(["predict", f"checkpoint={ckpt}", "frames=3", "--csv", *files]) == 1
+    table = capsys.readouterr().out.strip().splitlines()
+    assert table[0] == "file,p_fake,error" and table[1] == f"{image},{rows[0]['p_fake']:.6f},"
     model, meta = load_finetuned(str(ckpt))
     assert meta["img_size"] == 32 and model.adapter.__class__.__name__ == "FSFMHead"
 

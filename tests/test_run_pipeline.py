@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from run_testutil import TINY, make_prepared, synth_config
+from run_testutil import TINY, make_prepared, synth_config, tiny_scorer
 
-from fsfm_bench.finetune.model import FaceClassifier, build_classifier
+from fsfm_bench.finetune.model import FaceClassifier
 from fsfm_bench.finetune.scoring import score_paths
 from fsfm_bench.io import sha256_file
 from fsfm_bench.protocols.run import run
@@ -90,13 +90,7 @@ class _Interrupt(Exception):
 
 
 def test_interrupted_scoring_resumes_with_the_rest_only(tmp_path):
-    data = make_prepared(tmp_path / "data", splits=(("test", 5),), frames=2)
-    rows = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines()]
-    paths = [str(data / r["path"]) for r in rows]        # 20 images
-    torch.manual_seed(0)
-    model = build_classifier({"backbone": dict(TINY), "adapter": {"type": "fsfm_head"}})
-    key = {"checkpoint": "c" * 64, "manifest": "m" * 64, "preprocessing": "p" * 64}
-    common = dict(key=key, size=32, batch_size=4, chunk_batches=1, num_workers=0)
+    model, paths, common = tiny_scorer(tmp_path / "data", videos=5)        # 20 images
     reference = score_paths(model, paths, cache_root=tmp_path / "ref", **common).scores
 
     real_scores = FaceClassifier.scores

@@ -22,7 +22,7 @@ def test_cdfas_target_m_on_miniature_official_layouts(tmp_path, monkeypatch):
     build_celeba_spoof(roots["celeba_spoof"], {"train": ["1", "2", "3"], "test": ["4"]}, per_class=2)
     for root in roots.values():
         materialize(root)
-    cfg = layout_config(tmp_path, "cdfas", roots, target="M", seeds=[0])
+    cfg = layout_config(tmp_path, "cdfas@1", roots, target="M", seeds=[0])
     cfg["finetune"].update(max_iters=4, val_interval=2, batch_size=16)
     (outcome,) = run(cfg, log=lambda s: None, progress=False)
     result = read_result(outcome.result_path)

@@ -18,7 +18,7 @@ def test_diff_on_miniature_official_layouts(tmp_path, monkeypatch):
     build_diff(roots["diff"], per_method=1, reals=2)
     for root in roots.values():
         materialize(root)
-    (outcome,) = run(layout_config(tmp_path, "diff", roots), log=lambda s: None, progress=False)
+    (outcome,) = run(layout_config(tmp_path, "diff@1", roots), log=lambda s: None, progress=False)
     result = read_result(outcome.result_path)
     assert list(result["results"]) == ["T2I", "I2I", "FS", "FE"]
     for subset, by_gran in result["results"].items():

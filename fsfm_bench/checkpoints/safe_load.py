@@ -59,8 +59,12 @@ def _unsafe_globals(path: Path) -> list[str]:
         return []
 
 
+class UnsafeCheckpointError(FsfmBenchError):
+    """A file that would need full unpickling (it could run code), refused."""
+
+
 def _refuse(path: Path, reason: str) -> FsfmBenchError:
-    return FsfmBenchError(
+    return UnsafeCheckpointError(
         f"refusing to open {path}: {reason}. Unpickling it could run arbitrary code. If you trust where "
         "it came from, pass trust_checkpoint=True (command line: trust_checkpoint=true); better, convert it "
         "once to safetensors or a plain state dict on a machine you do not mind risking.")

@@ -7,7 +7,9 @@ Keys (defaults in brackets; a dataset may bring its own defaults, e.g. ``demo``)
   size=S [224]           crop side in pixels (size=null keeps the native crop, as the official code)
   detector=NAME [dlib_hog] / parser=NAME [auto]   see `fsfm-bench ls detectors` / `ls parsers`
   detector.KEY=V, parser.KEY=V                    options of those (e.g. detector.upsample=0)
-  align=BOOL [false]     5-point similarity alignment (needs mtcnn or parser=dlib68)
+  align=BOOL [false]     5-point similarity alignment (needs mtcnn or parser=dlib68); or
+                         align=mtcnn_chip (the MCIO chip, chip_padding=0.37; needs detector=mtcnn)
+  frame_sampling=uniform|mcio [uniform]  mcio: frames 6 and 6+T/2 (the FAS preprocessing)
   scale=F [1.3]          crop side / detection side;   detect_max_side=PX [1920]
   reader=auto|decord|pyav|opencv [auto];  workers=N [1];  seed=N [0];  progress=BOOL [true]
   augment=N [0]          augmented copies of each still image
@@ -32,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = __doc__.split("\n", 2)[2]
     parser.add_argument("options", nargs="*", metavar="key=value",
                         help="dataset=NAME root=PATH out=PATH and the keys below")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
 
 
 def split_options(raw: dict[str, Any], dataset_defaults: dict[str, Any] | None = None):
@@ -81,6 +84,10 @@ def main(args: argparse.Namespace) -> int:
     from ..plugins import get
 
     raw = parse_overrides(args.options)
+    if getattr(args, "quiet", False):
+        from ..progress import set_mode
+
+        set_mode("off")
     if "dataset" not in raw:
         raise UsageError("prepare needs dataset=NAME (see `fsfm-bench ls datasets`)")
     dataset = str(raw["dataset"])
@@ -104,18 +111,29 @@ def main(args: argparse.Namespace) -> int:
 
 def _print_summary(s: dict[str, Any]) -> None:
     items, frames = s["items"], s["frames"]
+    kinds = items.get("kinds") or {}
+    stills = not (kinds.get("video") or kinds.get("frames"))     # still images only: no "videos", no frames
+    unit = "images" if stills else "frames"
     print(f"prepared {s['dataset']} -> {s['out']}  ({s['elapsed_s']:.1f} s, reader={s['video_reader']}, "
           f"parser={s['parser']}, detector={s['options']['detector']})")
-    print(f"  media: {items['total']} total, {items['prepared']} done ({items['skipped_already_done']} from an "
-          f"earlier run), {items['failed_to_decode']} undecodable, {items['errors_to_retry']} errors (rerun to retry)")
+    what = ", ".join(f"{n} {_KIND_WORDS[k][n == 1]}" for k, n in kinds.items() if k in _KIND_WORDS) or "media"
+    print(f"  media: {items['total']} total ({what}), {items['prepared']} done ({items['skipped_already_done']} "
+          f"from an earlier run), {items['failed_to_decode']} undecodable, {items['errors_to_retry']} errors "
+          "(rerun to retry)")
     fpv = s.get("frames_per_video") or {}
-    if fpv:
+    if fpv and not stills:
         print(f"  frames per video: {fpv['real']} per real, {fpv['fake']} per fake (0 = all)")
     print(f"  crops: {frames['rows']} rows = {frames['real']} real + {frames['fake']} fake; "
-          f"{frames['no_face']} frames without a face, {frames['decode_failed']} frames not decoded, "
+          f"{frames['no_face']} {unit} without a face, {frames['decode_failed']} {unit} not decoded, "
           f"{frames['forgery_failed']} forgeries failed")
     if s["forgeries"]:
         print("  forgeries: " + ", ".join(f"{k} {v}" for k, v in s["forgeries"].items()))
     for split, c in sorted(s["counts"].items()):
+        if stills:         # one "video" per image: say images, and do not repeat the count as videos
+            c = {"images": c.get("frames"), **{k: v for k, v in c.items() if k not in ("frames", "videos")}}
         print(f"  {split:<5} {json.dumps(c)}")
     print(f"  manifest.jsonl sha256 {s['manifest_sha256'][:16]}…  failures.jsonl: {s['failures']} records")
+
+
+#: how the summary names each media kind, (plural, singular)
+_KIND_WORDS = {"image": ("images", "image"), "video": ("videos", "video"), "frames": ("frame folders", "frame folder")}

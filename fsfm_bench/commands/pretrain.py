@@ -24,6 +24,7 @@ SHORTHANDS = {"data": "data.source", "masking": "masking.name", "model": "model.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("options", nargs="*", help="key=value: recipe=, data=, masking=, model=, "
                                                     "work_dir=, and any dotted recipe key")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
 
 
 def prepared_variants(name: str, cache: str | os.PathLike | None = None) -> list[Path]:
@@ -163,6 +164,11 @@ def compose_pretrain(recipe: str, overrides: dict[str, Any]) -> dict[str, Any]:
 def main(args: argparse.Namespace) -> int:
     from ..config import config_hash, parse_overrides, save_config
 
+    if getattr(args, "quiet", False):
+        from ..progress import set_mode
+
+        set_mode("off")
+
     recipe, overrides = split_options(parse_overrides(args.options))
     cfg = compose_pretrain(recipe, overrides)
     return run_pretrain(cfg, recipe, save=save_config, digest=config_hash)
@@ -221,12 +227,12 @@ def run_pretrain(cfg: dict[str, Any], recipe: str | None, save=None, digest=None
         try:
             runner.train()
         except NonFiniteLossError:
-            path = os.path.join(work_dir, "nonfinite_stop.pth")
-            runner.save_checkpoint(work_dir, "nonfinite_stop.pth")
-            if rank == 0:
-                from ..io import atomic_write_text
+            from ..engine.checkpointing import save_atomically, write_pointer
 
-                atomic_write_text(os.path.join(work_dir, "last_checkpoint"), path)
+            path = os.path.join(work_dir, "nonfinite_stop.pth")
+            save_atomically(runner, path)
+            if rank == 0:
+                write_pointer(work_dir, path)
             raise
         except torch.OutOfMemoryError as exc:
             bs = int(data["batch_size"])

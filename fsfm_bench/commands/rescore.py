@@ -74,7 +74,11 @@ def rescore(result_path: str, opts: dict) -> tuple[dict, dict, dict]:
                             seed=settings["seed"])
     changes = {k: opts[k] for k in opts if k not in ("out", "json")}
     changes["_file_sha256"] = sha256_file(result_path)
-    return original, block, {"settings": settings, "changes": changes}
+    from ..results.robustness import recompute
+
+    robustness = recompute(original, result_path, scores, settings,      # perturb= results: every condition too
+                           int(opts["bootstrap"]) if "bootstrap" in opts else None)
+    return original, block, {"settings": settings, "changes": changes, "robustness": robustness}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -95,6 +99,11 @@ def main(args: argparse.Namespace) -> int:
                     ci = f" [{100 * e['ci']['low']:.2f}, {100 * e['ci']['high']:.2f}]" if e["ci"] else ""
                     cells.append(f"{name}={100 * e['value']:.2f}{ci}")
                 print(f"{target:<10} {gran:<6} n={by_gran[gran][next(iter(by_metric))]['n']:<7} " + "  ".join(cells))
+        for entry in (info.get("robustness") or {}).get("conditions", []):
+            target, by_gran = next(iter(entry["results"].items()))
+            gran, by_metric = next(iter(by_gran.items()))
+            cells = "  ".join(f"{name}={100 * e['value']:.2f}" for name, e in by_metric.items())
+            print(f"{entry['perturbation'] + ':' + str(entry['level']):<10} {target} {gran:<6} {cells}")
     if "out" in opts:
         path = new_result_from(original, args.result, block, info, Path(str(opts["out"])))
         print(f"wrote {os.fspath(path)}")

@@ -6,8 +6,12 @@ scores every target frame once (cached), writes a result file and rebuilds the l
 Shortcuts (top-level config keys): ``seeds=0,1,2``, ``selection=source_val|last|target_oracle``
 (target_oracle peeks at the test set and is labelled so everywhere), ``target=M`` (protocols with
 variants), ``checkpoint=PATH`` (backbone weights), ``threshold=...``, ``adapter=...``. Datasets:
-``data.roots.<name>=PATH`` (or once in ~/.config/fsfm-bench/datasets.yaml). ``--print-config``
-shows the resolved config and its sha256 without running. Rerunning the same command resumes.
+``data.roots.<name>=PATH`` (or once in ~/.config/fsfm-bench/datasets.yaml). ``perturb=all`` (or
+``GB``, ``GB:3,JPEG``) also scores the targets under robustness perturbations (docs/robustness.md).
+``out=DIR``: where the relative ``runs/`` and ``leaderboards/`` go (default: the working directory, or
+the user folder ``$FSFM_BENCH_HOME`` / ``~/.local/share/fsfm-bench`` when it is the fsfm-bench
+checkout). ``--print-config`` shows the resolved config and its sha256 without running. Rerunning the
+same command resumes.
 """
 from __future__ import annotations
 
@@ -17,9 +21,9 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("options", nargs="*", metavar="key=value",
                         help="protocol=, backbone= (required), recipe=, seeds=, selection=, target=, "
-                             "checkpoint=, data.roots.NAME=PATH and any dotted config key")
+                             "checkpoint=, data.roots.NAME=PATH, out=DIR and any dotted config key")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -28,6 +32,7 @@ def main(args: argparse.Namespace) -> int:
 
     options = parse_overrides(args.options)
     selectors = {k: options.pop(k) for k in ("protocol", "backbone", "recipe") if k in options}
+    out = options.pop("out", None)        # where relative runs/ and leaderboards/ go (not part of the config)
     for needed in ("protocol", "backbone"):
         if needed not in selectors:
             raise UsageError(f"fsfm-bench run needs {needed}=NAME (e.g. fsfm-bench run protocol=demo backbone=fsfm); "
@@ -36,8 +41,12 @@ def main(args: argparse.Namespace) -> int:
     if args.print_config:
         print_config(cfg)
         return 0
+    if getattr(args, "quiet", False):
+        from ..progress import set_mode
+
+        set_mode("off")
     import fsfm_bench.finetune  # noqa: F401  (Runner registrations)
     from ..protocols.run import run
 
-    run(cfg.to_dict(), progress=not args.quiet)
+    run(cfg.to_dict(), progress=not args.quiet, out=None if out is None else str(out))
     return 0

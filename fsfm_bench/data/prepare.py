@@ -24,7 +24,6 @@ import json
 import multiprocessing as mp
 import os
 import re
-import sys
 import time
 import zlib
 from collections import Counter
@@ -54,11 +53,13 @@ class PrepareOptions:
     frames_fake: int | None = None        # frames per fake video (label 1); None = ``frames``
     size: int | None = 224                # crop side in pixels; None = native (as the official code)
     scale: float = 1.3                    # crop side / detection side (FF++)
+    frame_sampling: str = "uniform"       # uniform (linspace) | mcio (frames 6 and 6 + T/2, the FAS preprocessing)
     detector: str = "dlib_hog"
     detector_options: dict[str, Any] = field(default_factory=dict)
     parser: str = "auto"
     parser_options: dict[str, Any] = field(default_factory=dict)
-    align: bool = False
+    align: bool | str = False             # true: 5-point similarity; "mtcnn_chip": the MCIO preprocessing's chip
+    chip_padding: float = 0.37            # padding of align=mtcnn_chip (the MCIO preprocessing: 0.37)
     detect_max_side: int | None = 1920    # detection runs on a copy no longer than this
     reader: str = "auto"                  # video reader: auto | decord | pyav | opencv
     seed: int = 0
@@ -82,6 +83,10 @@ class PrepareOptions:
         data = asdict(self)
         for key in ("workers", "progress", "frames", "frames_real", "frames_fake"):
             data.pop(key)
+        if data.get("frame_sampling") == "uniform":      # the default stays out: older folders keep their hash
+            data.pop("frame_sampling")
+        if data.get("align") != "mtcnn_chip":            # only the chip uses it
+            data.pop("chip_padding")
         real, fake = self.frames_for(0), self.frames_for(1)
         if real == fake:
             data["frames"] = real
@@ -178,7 +183,7 @@ def _frames_of(item: MediaItem, root: Path, opts: dict[str, Any]) -> tuple[list[
         if not files:
             raise ImageReadError(f"{media}: frame folder holds no images")
         out = []
-        for i in sample_indices(len(files), _frames_of_label(opts, item.label)):
+        for i in sample_indices(len(files), _frames_of_label(opts, item.label), sampling=opts.get("frame_sampling", "uniform")):
             try:
                 out.append((i, load_image(files[i])))
             except FsfmBenchError as exc:
@@ -186,7 +191,7 @@ def _frames_of(item: MediaItem, root: Path, opts: dict[str, Any]) -> tuple[list[
         return out, {"frames_total": len(files)}, failures
     frame_range = item.meta.get("frame_range")
     sampled = read_sampled_frames(media, _frames_of_label(opts, item.label), opts["reader"],
-                                  tuple(frame_range) if frame_range else None)
+                                  tuple(frame_range) if frame_range else None, opts.get("frame_sampling", "uniform"))
     for i, why in sampled.failed.items():
         failures.append({"frame_index": i, "stage": "decode", "reason": why})
     return list(zip(sampled.indices, sampled.frames)), {"reader": sampled.reader, "frames_total": sampled.total}, failures
@@ -251,7 +256,7 @@ def process_item(item_dict: dict[str, Any], root: str, out: str) -> dict[str, An
         landmarks = parser.landmarks(rgb, det) if hasattr(parser, "landmarks") else None
         five = det.landmarks5 if det.landmarks5 is not None else (
             five_from_68(landmarks) if landmarks is not None else None)
-        crop = crop_face(rgb, det, opts["size"], opts["scale"], opts["align"], five)
+        crop = crop_face(rgb, det, opts["size"], opts["scale"], opts["align"], five, opts.get("chip_padding", 0.37))
         lm_crop = crop.to_crop(landmarks) if landmarks is not None else None
         labels = parser.parse(crop.image, lm_crop)
         stem = "image" if frame_index is None else f"{frame_index:06d}"
@@ -371,10 +376,9 @@ def _check_options(out_dir: Path, identity: dict[str, Any], dataset: str, root: 
 
 def _map(fn, jobs: list, workers: int, opts: dict, progress: bool, desc: str, unit: str):
     """Run ``fn(*job)`` for every job, in-process (workers <= 1) or in a process pool; yield results."""
-    from tqdm import tqdm
+    from ..progress import Progress
 
-    bar = tqdm(total=len(jobs), desc=desc, unit=unit, disable=not progress or not jobs, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.1)
+    bar = Progress(len(jobs), desc, unit, mode=None if progress and jobs else "off")
     try:
         if workers <= 1 or len(jobs) <= 1:
             if _STATE.get("opts") is not opts:
@@ -531,7 +535,8 @@ def prepare(items: list[MediaItem], root: str | os.PathLike, out: str | os.PathL
         "items": {"total": len(items), "prepared": len(real_records), "skipped_already_done": skipped,
                   "failed_to_decode": sum(1 for rec in real_records for f in rec["failures"]
                                           if f["stage"] == "decode" and f["frame_index"] is None),
-                  "errors_to_retry": len(retry_failures)},
+                  "errors_to_retry": len(retry_failures),
+                  "kinds": dict(sorted(Counter(item.kind for item in items).items()))},
         "frames": {"rows": len(rows), "real": sum(r["label"] == 0 for r in rows),
                    "fake": sum(r["label"] == 1 for r in rows),
                    "no_face": stages.get("detect", 0),

@@ -39,15 +39,26 @@ class SampledFrames:
     failed: dict[int, str] = field(default_factory=dict)   # wanted index -> why it did not decode
 
 
-def sample_indices(total: int, num: int, frame_range: tuple[int, int] | None = None) -> list[int]:
+SAMPLINGS = ("uniform", "mcio")
+MCIO_FIRST = 6          # the MCIO preprocessing's first frame index
+
+
+def sample_indices(total: int, num: int, frame_range: tuple[int, int] | None = None,
+                   sampling: str = "uniform") -> list[int]:
     """FSFM's uniform sampling: ``np.linspace(0, T-1, N, dtype=int)``; ``num <= 0`` or ``>= T``: all.
 
     ``frame_range = (start, stop)`` samples the same way inside ``[start, stop)`` (a clip of a video).
+    ``sampling="mcio"``: the anti-spoofing preprocessing's two frames, 6 and ``6 + floor(T / 2)``
+    (clipped to the last frame; ``num`` is ignored), see docs/protocol-fidelity.md.
     """
     start, stop = (0, total) if frame_range is None else (max(0, int(frame_range[0])), min(total, int(frame_range[1])))
     span = stop - start
     if span <= 0:
         return []
+    if sampling == "mcio":
+        return sorted({start + min(span - 1, MCIO_FIRST), start + min(span - 1, MCIO_FIRST + span // 2)})
+    if sampling != "uniform":
+        raise UsageError(f"frame_sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
     if num <= 0 or num >= span:
         return list(range(start, stop))
     return [start + i for i in sorted(set(np.linspace(0, span - 1, num, dtype=int).tolist()))]
@@ -88,12 +99,12 @@ def check_video_file(path: str | os.PathLike) -> None:
 
 
 def read_sampled_frames(path: str | os.PathLike, num_frames: int, reader: str = "auto",
-                        frame_range: tuple[int, int] | None = None) -> SampledFrames:
-    """Decode only ``sample_indices(T, num_frames, frame_range)`` of ``path`` (<= 0 = every frame)."""
+                        frame_range: tuple[int, int] | None = None, sampling: str = "uniform") -> SampledFrames:
+    """Decode only ``sample_indices(T, num_frames, frame_range, sampling)`` of ``path`` (<= 0 = every frame)."""
     check_video_file(path)
     name = resolve_reader(reader)
     fn = {"decord": _read_decord, "pyav": _read_pyav, "opencv": _read_opencv}[name]
-    out = fn(str(path), num_frames, frame_range)
+    out = fn(str(path), num_frames, frame_range, sampling)
     if not out.frames:
         why = "; ".join(f"{i}: {m}" for i, m in list(out.failed.items())[:3])
         raise VideoReadError(f"{path}: none of the sampled frames decoded with {name}"
@@ -101,7 +112,7 @@ def read_sampled_frames(path: str | os.PathLike, num_frames: int, reader: str = 
     return out
 
 
-def _read_decord(path: str, num: int, frame_range=None) -> SampledFrames:
+def _read_decord(path: str, num: int, frame_range=None, sampling: str = "uniform") -> SampledFrames:
     import decord
     import decord.logging
 
@@ -114,7 +125,7 @@ def _read_decord(path: str, num: int, frame_range=None) -> SampledFrames:
     total = len(vr)
     if total == 0:
         raise VideoReadError(f"{path}: the container reports 0 frames")
-    wanted = sample_indices(total, num, frame_range)
+    wanted = sample_indices(total, num, frame_range, sampling)
     _check_wanted(path, wanted, total, frame_range)
     try:
         batch = vr.get_batch(wanted).asnumpy()
@@ -130,7 +141,7 @@ def _read_decord(path: str, num: int, frame_range=None) -> SampledFrames:
         return SampledFrames(frames, got, total, "decord", failed)
 
 
-def _read_pyav(path: str, num: int, frame_range=None) -> SampledFrames:
+def _read_pyav(path: str, num: int, frame_range=None, sampling: str = "uniform") -> SampledFrames:
     import av
 
     try:
@@ -147,7 +158,7 @@ def _read_pyav(path: str, num: int, frame_range=None) -> SampledFrames:
             container.seek(0)
         if total == 0:
             raise VideoReadError(f"{path}: no frame decodes")
-        wanted = sample_indices(total, num, frame_range)
+        wanted = sample_indices(total, num, frame_range, sampling)
         _check_wanted(path, wanted, total, frame_range)
         want = set(wanted)
         frames, got = [], []
@@ -164,7 +175,7 @@ def _read_pyav(path: str, num: int, frame_range=None) -> SampledFrames:
     return SampledFrames(frames, got, total, "pyav", failed)
 
 
-def _read_opencv(path: str, num: int, frame_range=None) -> SampledFrames:
+def _read_opencv(path: str, num: int, frame_range=None, sampling: str = "uniform") -> SampledFrames:
     import cv2
 
     cap = cv2.VideoCapture(path)
@@ -174,7 +185,7 @@ def _read_opencv(path: str, num: int, frame_range=None) -> SampledFrames:
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         if total <= 0:
             raise VideoReadError(f"{path}: OpenCV reports 0 frames")
-        wanted = sample_indices(total, num, frame_range)
+        wanted = sample_indices(total, num, frame_range, sampling)
         _check_wanted(path, wanted, total, frame_range)
         want = set(wanted)
         frames, got = [], []

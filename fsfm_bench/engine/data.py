@@ -60,7 +60,15 @@ def load_parsing(path: Path, size: int, strict_size: bool = False) -> torch.Tens
     """int8 LaPa map [H, W] (or [1, H, W]) -> [size, size] int8; clear errors for bad maps."""
     if not path.is_file():
         raise FsfmBenchError(f"parsing map {path} does not exist; rebuild the data with `fsfm-bench prepare`")
-    arr = np.load(path)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise FsfmBenchError(f"parsing map {path} is truncated or not a .npy array ({type(exc).__name__}); delete "
+                             "it and prepare the data again (a run repairs its cached data by itself; "
+                             "`fsfm-bench prepare` on the folder you prepared)") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu":
+        raise FsfmBenchError(f"parsing map {path} holds {getattr(arr, 'dtype', type(arr).__name__)}, not "
+                             "integer labels; delete it and prepare the data again")
     if arr.ndim == 3 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim != 2:

@@ -6,7 +6,9 @@ Layout of ``<work_dir>/export/`` (what ``build_backbone("fsfm", checkpoint=...)`
   (``cls_token, pos_embed, patch_embed.*, blocks.N.*, norm.*``), like the released checkpoints;
 - ``pretrain_ds_mean_std.txt``: one JSON line ``{"mean": [...], "std": [...]}`` as the official file;
 - ``card.json``: a checkpoint card (``schemas/checkpoint_card.json``) with mean/std, recipe,
-  config hash and manifest hash (under ``meta``).
+  config hash and manifest hash (under ``meta``). It is written last and names the encoder's
+  sha256, so an export counts as finished only when its card exists and matches
+  (:func:`finished_export`); a kill during the export leaves an unfinished one, redone on rerun.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ def export_encoder(model, out_dir: str | os.PathLike, mean, std, *, ssl: str, re
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / CARD_FILE).unlink(missing_ok=True)      # the card is the completion marker: written last
     ckpt = out / ENCODER_FILE
     sd = {k: v.detach().cpu().float().contiguous() for k, v in model.encoder_state_dict().items()}
     atomic_torch_save({"model": sd, "epoch": int(epochs)}, ckpt)
@@ -65,4 +68,17 @@ def export_encoder(model, out_dir: str | os.PathLike, mean, std, *, ssl: str, re
     }
     validate(card, "checkpoint_card", "pretraining checkpoint card")
     atomic_write_json(out / CARD_FILE, card)
+    return ckpt
+
+
+def finished_export(out_dir: str | os.PathLike) -> Path | None:
+    """The encoder of a complete export in ``out_dir``: its card exists, names it and its sha256 matches."""
+    out = Path(out_dir)
+    try:
+        card = json.loads((out / CARD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ckpt = out / str(card.get("file") or ENCODER_FILE) if isinstance(card, dict) else None
+    if ckpt is None or not ckpt.is_file() or card.get("sha256") != sha256_file(ckpt):
+        return None
     return ckpt

@@ -106,9 +106,10 @@ def runner_config(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std,
                  horizon_epochs=horizon, min_lr=sched.get("min_lr", 0.0), accum_iter=accum),
             dict(type="EMATargetHook", momentum=cfg.get("ema", {}).get("momentum", 0.996),
                  horizon_epochs=horizon),
+            dict(type="ProgressHook", label=f"pretraining {cfg.get('ssl', 'fsfm')}"),
         ],
         default_hooks=dict(
-            checkpoint=dict(type="CheckpointHook", interval=int(ckpt.get("interval", 1)),
+            checkpoint=dict(type="AtomicCheckpointHook", interval=int(ckpt.get("interval", 1)),
                             by_epoch=True, max_keep_ckpts=int(ckpt.get("max_keep", 2)),
                             save_last=True),
             logger=dict(type="LoggerHook", interval=int(cfg.get("log_interval", 10))),
@@ -130,20 +131,19 @@ def runner_config(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std,
 
 
 def has_checkpoint(work_dir: str) -> bool:
-    """Resume only when there is something to resume (mmengine prints a note to stdout otherwise)."""
-    from mmengine.runner import find_latest_checkpoint
+    """Resume only when there is something to resume (see :func:`~.checkpointing.latest_checkpoint`)."""
+    from .checkpointing import latest_checkpoint
 
-    return os.path.isdir(work_dir) and find_latest_checkpoint(work_dir) is not None
+    return latest_checkpoint(work_dir) is not None
 
 
 def build_runner(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std, launcher: str = "none"):
     """A Runner (import the engine modules first so their registrations exist)."""
-    from mmengine.runner import Runner
+    from . import data, hooks, optim, progress  # noqa: F401  (import for their registrations)
+    from .checkpointing import SafeRunner
 
-    from . import data, hooks, optim  # noqa: F401  (import for their registrations)
-
-    del data, hooks, optim
+    del data, hooks, optim, progress
 
     kwargs = runner_config(cfg, model, work_dir, mean, std, launcher)
     kwargs.pop("_meta")
-    return Runner(**kwargs)
+    return SafeRunner(**kwargs)

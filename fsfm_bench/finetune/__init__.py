@@ -2,6 +2,7 @@
 
 - :mod:`.model`: backbone + task adapter as one mmengine ``BaseModel`` (``FaceClassifier``);
 - :mod:`.optim`: the layer-wise lr-decay optimiser constructor (``LayerDecayOptimWrapperConstructor``);
+- :mod:`.schedule`: the official warm-up + cosine lr (per-group floor) and the fixed-global-batch plan;
 - :mod:`.datasets`: frame datasets and the train/eval transforms (timm's implementations);
 - :mod:`.selection`: the validation metric and the hook that keeps one checkpoint per selection policy;
 - :mod:`.train`: the Runner config for one seed of one protocol;
@@ -12,7 +13,7 @@ Importing this package registers the Runner-buildable parts in ``fsfm_bench.regi
 """
 from __future__ import annotations
 
-from . import datasets, model, optim, selection  # noqa: F401  (registration side effects)
+from . import datasets, model, optim, schedule, selection  # noqa: F401  (registration side effects)
 from .model import FaceClassifier, build_classifier, load_finetuned
 
 __all__ = ["FaceClassifier", "build_classifier", "load_finetuned"]

@@ -47,8 +47,41 @@ def read_rgb(path: str) -> np.ndarray:
     return img
 
 
+#: resampling done by PIL itself (antialiased when shrinking, as torchvision's Resize on PIL images);
+#: the official evaluation resizes PIL images with bicubic, which OpenCV's INTER_CUBIC does not match
+#: when the crop is larger than the input (no antialiasing): ``pil_bicubic`` reproduces it.
+PIL_INTERPOLATION = {"pil_bicubic": "BICUBIC", "pil_bilinear": "BILINEAR"}
+
+
+def _pil_preprocess(img: np.ndarray, size: int, resize: str, interpolation: str) -> np.ndarray:
+    """torchvision's Resize((S, S)) or Resize(S*256/224) + CenterCrop(S) on a PIL image, as arrays."""
+    from PIL import Image
+
+    method = getattr(Image.Resampling, PIL_INTERPOLATION[interpolation])
+    pil = Image.fromarray(img)
+    if resize == "plain":
+        return np.asarray(pil.resize((size, size), method))
+    if resize != "resize_crop":
+        raise FsfmBenchError(f"eval.resize must be plain or resize_crop, got {resize!r}")
+    short = int(size / (224 / 256)) if size <= 224 else size      # the official crop_pct rule
+    w, h = pil.size
+    if w <= h:
+        new_w, new_h = short, int(short * h / w)
+    else:
+        new_w, new_h = int(short * w / h), short
+    pil = pil.resize((new_w, new_h), method)
+    top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
+    return np.asarray(pil.crop((left, top, left + size, top + size)))
+
+
 def eval_preprocess(img: np.ndarray, size: int, resize: str = "plain", interpolation: str = "bicubic") -> np.ndarray:
-    """plain: Resize((S, S)) (the authors' logged test); resize_crop: short side S*256/224 + center crop."""
+    """plain: Resize((S, S)) (the authors' logged test); resize_crop: short side S*256/224 + center crop.
+
+    ``interpolation`` ``pil_bicubic``/``pil_bilinear`` resample with PIL (antialiased, torchvision's
+    rounding of the crop), the official code's path; the others with OpenCV (the @1 protocols).
+    """
+    if interpolation in PIL_INTERPOLATION:
+        return _pil_preprocess(img, size, resize, interpolation)
     interp = INTERPOLATION[interpolation]
     if resize == "plain":
         return cv2.resize(img, (size, size), interpolation=interp)
@@ -67,7 +100,7 @@ def preprocessing_spec(size: int, resize: str, interpolation: str, mean, std) ->
     """What the score cache key records about preprocessing (any change re-scores)."""
     norm = "mean=" + ",".join(f"{float(m):.4f}" for m in mean) + " std=" + ",".join(f"{float(s):.4f}" for s in std)
     return {"img_size": int(size), "crop": resize, "interpolation": interpolation, "normalize": norm,
-            "reader": "cv2"}
+            "reader": "cv2+pil" if interpolation in PIL_INTERPOLATION else "cv2"}
 
 
 def build_train_transform(size: int, augment: dict[str, Any], mean, std):
@@ -78,7 +111,10 @@ def build_train_transform(size: int, augment: dict[str, Any], mean, std):
     pre = []
     if augment.get("saturation"):
         lo, hi = augment["saturation"]
-        pre.append(T.RandomApply([T.ColorJitter(saturation=(float(lo), float(hi)))], p=0.5))
+        if augment.get("saturation_mode", "blend") == "hsv":
+            pre.append(HSVSaturation(float(lo), float(hi), p=0.5))
+        else:
+            pre.append(T.RandomApply([T.ColorJitter(saturation=(float(lo), float(hi)))], p=0.5))
     if augment.get("rand_augment") or augment.get("scale") or augment.get("reprob"):
         from timm.data import create_transform
 
@@ -89,8 +125,35 @@ def build_train_transform(size: int, augment: dict[str, Any], mean, std):
                               re_count=int(augment.get("recount", 1)), mean=tuple(mean), std=tuple(std))
         _posterize_zero_bits_safe(tf)
         return T.Compose(pre + [tf]) if pre else tf
-    return T.Compose(pre + [T.Resize((size, size)), T.RandomHorizontalFlip(float(augment.get("hflip", 0.5))),
-                            T.ToTensor(), T.Normalize(mean, std)])
+    # the FAS recipe: PIL's resize to (S, S); "bicubic" is what the official loader's Image.resize does
+    method = T.InterpolationMode.BICUBIC if augment.get("interpolation") == "bicubic" else T.InterpolationMode.BILINEAR
+    return T.Compose(pre + [T.Resize((size, size), interpolation=method),
+                            T.RandomHorizontalFlip(float(augment.get("hflip", 0.5))), T.ToTensor(), T.Normalize(mean, std)])
+
+
+class HSVSaturation:
+    """With probability ``p``, multiply the saturation channel (OpenCV's float HSV) by U(lo, hi).
+
+    The MCIO anti-spoofing loader's colour augmentation (docs/protocol-fidelity.md, cdfas@2); unlike
+    torchvision's ``ColorJitter(saturation=...)``, which blends with the grey image, it scales S in
+    HSV space. Values are clipped to [0, 255] before the cast (the official cast of out-of-range floats
+    is undefined). Draws from numpy's global generator, as the official loader does.
+    """
+
+    def __init__(self, lo: float, hi: float, p: float = 0.5) -> None:
+        self.lo, self.hi, self.p = float(lo), float(hi), float(p)
+
+    def __call__(self, img):
+        from PIL import Image
+
+        # p = 0.5 draws exactly as the official loader (``np.random.randint(2)``)
+        apply = bool(np.random.randint(2)) if self.p == 0.5 else np.random.random() < self.p
+        if not apply:
+            return img
+        hsv = cv2.cvtColor(np.asarray(img, dtype=np.float32), cv2.COLOR_RGB2HSV)
+        hsv[..., 1] *= np.random.uniform(self.lo, self.hi)
+        rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
 
 
 def _posterize(img, bits_to_keep, **_):
@@ -167,6 +230,29 @@ class ScoreDataset(Dataset):
         idx = self.indices[i]
         img = eval_preprocess(read_rgb(self.paths[idx]), self.size, self.resize, self.interpolation)
         return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))), idx
+
+
+class ScoreBatchDataset(Dataset):
+    """The same images as :class:`ScoreDataset`, one whole batch per item: a loader worker decodes
+    a batch straight into one uint8 [B, 3, S, S] tensor, instead of returning B small tensors that
+    the collate function then stacks (one copy and B allocations fewer per batch)."""
+
+    def __init__(self, paths: list[str], indices: list[int], size: int, resize: str, interpolation: str,
+                 batch_size: int) -> None:
+        self.paths, self.size, self.resize, self.interpolation = paths, int(size), resize, interpolation
+        self.batches = [indices[i:i + batch_size] for i in range(0, len(indices), batch_size)]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, b: int):
+        idx = self.batches[b]
+        out = torch.empty((len(idx), 3, self.size, self.size), dtype=torch.uint8)
+        view = out.numpy()
+        for j, i in enumerate(idx):
+            view[j] = eval_preprocess(read_rgb(self.paths[i]), self.size, self.resize,
+                                      self.interpolation).transpose(2, 0, 1)
+        return out, torch.as_tensor(idx)
 
 
 from torch.utils.data import Sampler  # noqa: E402

@@ -20,6 +20,7 @@ import torch
 from mmengine.model import BaseModel
 
 from ..errors import FsfmBenchError
+from ..inputs import POLICY_FILES, checkpoint_file
 from ..registry import MODELS
 
 
@@ -135,7 +136,6 @@ def build_classifier(model_cfg: dict[str, Any]) -> FaceClassifier:
 
 
 #: the files ``eval``/``predict`` take, as their messages name them
-POLICY_FILES = "runs/<protocol>/<backbone>/<key>/seed<k>/checkpoints/{source_val,last,target_oracle}.pth"
 
 
 def _policy_files_of(path: Path) -> str:
@@ -160,11 +160,7 @@ def read_finetuned_checkpoint(path: str | Path, map_location: str | torch.device
     """
     import pickle
 
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise FsfmBenchError(f"checkpoint {path} is a directory; pass a fine-tuned checkpoint file, {POLICY_FILES}")
-    if not path.is_file():
-        raise FsfmBenchError(f"checkpoint {path} does not exist; pass a fine-tuned checkpoint file, {POLICY_FILES}")
+    path = checkpoint_file(path)
 
     def not_ours(why: str) -> FsfmBenchError:
         return FsfmBenchError(f"{path} is not a checkpoint fsfm-bench can load ({why}); pass a fine-tuned "

@@ -5,9 +5,19 @@ are committed in chunks (``chunk-<start>-<end>.npy``, each written atomically) e
 ``chunk_batches`` batches, so an interrupted evaluation resumes with the rows that have no chunk
 yet; when every row is covered the chunks are merged into ``scores.npy`` and a rerun does no
 forward pass at all.
+
+With ``perturb`` (a :class:`fsfm_bench.perturb.scoring.ScorePerturbation`) the images are scored
+under that robustness condition; the condition joins the key, so its scores are cached (and
+resumed) beside the clean ones and never mixed with them.
+
+Every chunk and the merged file carry their sha256 in a record written after them
+(``chunk-*.sha256.json``, ``complete.json``) and are used only when it verifies: a chunk or
+``scores.npy`` that is truncated, replaced or half-written is scored again, never trusted.
 """
 from __future__ import annotations
 
+import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +27,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ..io import atomic_save_npy, atomic_write_json, sha256_json
-from .datasets import ScoreDataset
+from ..io import atomic_save_npy, atomic_write_json, sha256_file, sha256_json
+from ..progress import Progress
+from .datasets import ScoreBatchDataset, ScoreDataset
 
+log = logging.getLogger(__name__)
 CHUNK = re.compile(r"^chunk-(\d{10})-(\d{10})\.npy$")
 
 
@@ -35,34 +47,76 @@ def cache_key(checkpoint_sha256: str, manifest_hash: str, preprocessing: dict[st
 
 
 
+def _digest(*paths: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in paths}
+
+
+def _load_verified(data: Path, marker: Path, n: int | None = None) -> np.ndarray | None:
+    """The array in ``data`` when ``marker`` (written after it) records its exact sha256 (and ``n``
+    rows); None when either is missing, damaged or disagrees: the rows are scored again."""
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        if record.get("sha256", {}).get(data.name) != sha256_file(data):
+            raise ValueError("sha256 differs")
+        values = np.load(data, allow_pickle=False)
+        if n is not None and (record.get("n") != n or values.shape != (n,)):
+            raise ValueError("row count differs")
+        return values
+    except (OSError, ValueError, AttributeError, TypeError, EOFError) as exc:
+        if data.exists():
+            log.warning("score cache %s is incomplete or damaged (%s): scoring those rows again", data, exc)
+        return None
+
+
 def _covered(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the chunks whose hash record verifies (written last, so a chunk counts only when whole)."""
     scores = np.full(n, np.nan, dtype=np.float64)
     done = np.zeros(n, dtype=bool)
     for path in sorted(folder.glob("chunk-*.npy")):
-        m = CHUNK.match(path.name)
-        if not m:
+        if not CHUNK.match(path.name):
             continue
-        idx = np.load(path.with_suffix(".idx.npy")) if path.with_suffix(".idx.npy").is_file() else None
-        values = np.load(path)
-        if idx is None or len(idx) != len(values):
-            continue                      # a chunk without its index file is ignored (re-scored)
+        marker = path.with_suffix(".sha256.json")
+        idx_file = path.with_suffix(".idx.npy")
+        values = _load_verified(path, marker)
+        idx = _load_verified(idx_file, marker) if values is not None else None
+        if idx is None or len(idx) != len(values) or (len(idx) and (idx.min() < 0 or idx.max() >= n)):
+            continue                      # an unverified chunk is ignored (its rows are scored again)
         scores[idx] = values
         done[idx] = True
     return scores, done
 
 
+def score_loader(paths: list[str], indices: list[int], *, size: int, resize: str = "plain",
+                 interpolation: str = "bicubic", batch_size: int = 64, num_workers: int = 0,
+                 pin_memory: bool = False, batched_reads: bool = False) -> DataLoader:
+    """The loader the scorer reads with: (uint8 [B, 3, S, S], indices) batches of ``indices``, in
+    order (benchmarks/evaluate.py times it alone with the same settings). ``batched_reads``: each
+    worker item is a whole batch (:class:`ScoreBatchDataset`) rather than one image + collate."""
+    prefetch = 4 if num_workers > 0 else None
+    if batched_reads:
+        return DataLoader(ScoreBatchDataset(paths, indices, size, resize, interpolation, batch_size),
+                          batch_size=None, shuffle=False, num_workers=num_workers, pin_memory=pin_memory,
+                          persistent_workers=False, prefetch_factor=prefetch)
+    return DataLoader(ScoreDataset(paths, indices, size, resize, interpolation), batch_size=batch_size,
+                      shuffle=False, num_workers=num_workers, pin_memory=pin_memory,
+                      persistent_workers=False, prefetch_factor=prefetch)
+
+
 def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str], cache_root: str | Path,
                 size: int, resize: str = "plain", interpolation: str = "bicubic", batch_size: int = 64,
                 num_workers: int = 0, device: str | torch.device = "cpu", chunk_batches: int = 20,
-                amp: bool = False, progress: bool = False) -> ScoreReport:
+                amp: bool = False, progress: bool = False, batched_reads: bool = False,
+                perturb=None) -> ScoreReport:
     """P(fake/attack) for every path, in order; reuses and extends the cache under ``cache_root``."""
+    if perturb is not None:
+        key = {**key, "perturbation": sha256_json(perturb.key)}
     folder = Path(cache_root) / sha256_json(key)[:32]
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / "scores.npy"
     n = len(paths)
     if final.is_file():
-        scores = np.load(final)
-        if len(scores) == n:
+        scores = _load_verified(final, folder / "complete.json", n)
+        if scores is not None:
             return ScoreReport(scores, 0, folder)
     atomic_write_json(folder / "key.json", {**key, "n": n})
     scores, done = _covered(folder, n)
@@ -71,16 +125,19 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
     if todo:
         device = torch.device(device)
         model = model.to(device).eval()
-        loader = DataLoader(ScoreDataset(paths, todo, size, resize, interpolation), batch_size=batch_size,
-                            shuffle=False, num_workers=num_workers, pin_memory=device.type == "cuda",
-                            persistent_workers=False, prefetch_factor=4 if num_workers > 0 else None)
+        by_video = perturb is not None and perturb.kind == "video"      # items are whole videos, already batched
+        if by_video:
+            loader = DataLoader(perturb.dataset(paths, todo, size, resize, interpolation, batch_size),
+                                batch_size=None, shuffle=False, num_workers=num_workers,
+                                pin_memory=device.type == "cuda", persistent_workers=False,
+                                prefetch_factor=4 if num_workers > 0 else None)
+        else:
+            loader = score_loader(paths, todo, size=size, resize=resize, interpolation=interpolation,
+                                  batch_size=batch_size, num_workers=num_workers,
+                                  pin_memory=device.type == "cuda", batched_reads=batched_reads)
         pending_idx: list[np.ndarray] = []
         pending_val: list[np.ndarray] = []
-        iterator = loader
-        if progress:
-            from tqdm import tqdm
-
-            iterator = tqdm(loader, desc="scoring", unit="batch", leave=False)
+        bar = Progress(len(loader), "scoring", "batch", mode=None if progress else "off")
 
         def commit() -> None:
             if not pending_idx:
@@ -88,14 +145,19 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
             idx, val = np.concatenate(pending_idx), np.concatenate(pending_val)
             name = f"chunk-{int(idx.min()):010d}-{int(idx.max()):010d}"
             atomic_save_npy(folder / f"{name}.idx.npy", idx)
-            atomic_save_npy(folder / f"{name}.npy", val)        # the data file last: it marks the chunk done
+            atomic_save_npy(folder / f"{name}.npy", val)
+            # the hash record last: it marks the chunk done, and a chunk changed since fails it
+            atomic_write_json(folder / f"{name}.sha256.json",
+                              {"sha256": _digest(folder / f"{name}.idx.npy", folder / f"{name}.npy")})
             scores[idx] = val
             pending_idx.clear()
             pending_val.clear()
 
-        with torch.inference_mode():
-            for b, (images, idx) in enumerate(iterator, 1):
+        with torch.inference_mode(), bar:
+            for b, (images, idx) in enumerate(loader, 1):
                 images = images.to(device, non_blocking=True)
+                if perturb is not None and not by_video:
+                    images = perturb.batch(images, idx)
                 with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
                     probs = model.scores(images)
                 pending_idx.append(idx.numpy())
@@ -103,9 +165,10 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
                 scored += len(idx)
                 if b % max(1, int(chunk_batches)) == 0:
                     commit()
+                bar.update(1)
             commit()
     atomic_save_npy(final, scores)
-    for path in folder.glob("chunk-*.npy"):
+    atomic_write_json(folder / "complete.json", {"n": n, "sha256": _digest(final)})
+    for path in folder.glob("chunk-*"):
         path.unlink(missing_ok=True)
-    atomic_write_json(folder / "complete.json", {"n": n})
     return ScoreReport(scores, scored, folder)

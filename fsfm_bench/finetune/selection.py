@@ -9,6 +9,9 @@ keeps ``<policy>.pth`` for each tracked policy:
 - ``source_val``: lowest ``source_val/loss`` (ties: the earlier checkpoint);
 - ``last``: the final weights;
 - ``target_oracle``: best target metric (AUC highest; HTER/EER lowest), labelled as test-set peeking.
+  The HTER is taken at the target's own EER threshold (``oracle_threshold``: ``target_eer``
+  interpolated on the ROC, or ``target_eer_grid``, the MCIO code's grid); a tie goes to the earlier
+  evaluation, or with ``oracle_ties: later`` to the later one (the MCIO code keeps ``<=``).
 
 The history is replayed on resume, and :func:`choose` re-derives any policy's pick from it. A run
 killed during a validation pass (or while its policy files were written) validates that step again
@@ -32,8 +35,12 @@ from .datasets import read_rows
 HIGHER_IS_BETTER = {"auc": True, "hter": False, "eer": False, "loss": False}
 
 
-def target_metrics(labels: np.ndarray, probs: np.ndarray, video_ids: np.ndarray, granularity: str) -> dict[str, float]:
-    """AUC, EER and HTER at the target's own EER threshold (the oracle threshold of MCIO code)."""
+def target_metrics(labels: np.ndarray, probs: np.ndarray, video_ids: np.ndarray, granularity: str,
+                   threshold: str = "target_eer") -> dict[str, float]:
+    """AUC, EER and HTER at the target's own EER threshold (the oracle threshold of MCIO code).
+
+    ``threshold="target_eer_grid"`` takes that threshold as the MCIO code does (:func:`~fsfm_bench.metrics.eer_grid`).
+    """
     from .. import metrics as M
 
     if granularity == "video":
@@ -42,7 +49,8 @@ def target_metrics(labels: np.ndarray, probs: np.ndarray, video_ids: np.ndarray,
     if len(np.unique(labels)) < 2:
         return {}
     e = M.eer(labels, probs)
-    return {"auc": M.auc(labels, probs), "eer": e.rate, "hter": M.hter(labels, probs, e.threshold)}
+    own = M.eer_grid(labels, probs) if threshold == "target_eer_grid" else e
+    return {"auc": M.auc(labels, probs), "eer": e.rate, "hter": M.hter(labels, probs, own.threshold)}
 
 
 @RUNNER_METRICS.register_module()
@@ -52,8 +60,9 @@ class SelectionMetric(BaseMetric):
     default_prefix = "selection"
 
     def __init__(self, rows_file: str, oracle_granularity: str = "frame", collect_device: str = "cpu",
-                 prefix: str | None = None) -> None:
+                 prefix: str | None = None, oracle_threshold: str = "target_eer") -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.oracle_threshold = oracle_threshold
         rows = read_rows(rows_file)
         self.domains = np.asarray([r["domain"] for r in rows])
         self.video_ids = np.asarray([str(r["video_id"]) for r in rows])
@@ -81,7 +90,8 @@ class SelectionMetric(BaseMetric):
         per_target: dict[str, dict[str, float]] = {}
         for name in sorted(set(domains.tolist()) - {"source_val"}):
             sel = domains == name
-            per_target[name] = target_metrics(labels[sel], probs[sel], self.video_ids[idx][sel], self.granularity)
+            per_target[name] = target_metrics(labels[sel], probs[sel], self.video_ids[idx][sel], self.granularity,
+                                              self.oracle_threshold)
             for key, value in per_target[name].items():
                 out[f"target/{name}/{key}"] = value
         for key in ("auc", "eer", "hter"):
@@ -91,10 +101,10 @@ class SelectionMetric(BaseMetric):
         return out
 
 
-def _better(policy_metric: str, new: float, old: float | None) -> bool:
+def _better(policy_metric: str, new: float, old: float | None, ties: str = "earlier") -> bool:
     if new is None or (isinstance(new, float) and math.isnan(new)):
         return False
-    if old is None:
+    if old is None or (ties == "later" and new == old):
         return True
     return new > old if HIGHER_IS_BETTER[policy_metric] else new < old
 
@@ -108,8 +118,14 @@ def policy_key(policy: str, oracle_metric: str) -> tuple[str, str] | None:
     return None
 
 
-def choose(history: list[dict[str, Any]], policy: str, oracle_metric: str = "auc") -> dict[str, Any] | None:
-    """The evaluation a policy selects from a history (``last``: the final one)."""
+def choose(history: list[dict[str, Any]], policy: str, oracle_metric: str = "auc",
+           ties: str = "earlier") -> dict[str, Any] | None:
+    """The evaluation a policy selects from a history (``last``: the final one).
+
+    ``ties`` applies to ``target_oracle`` only: ``later`` lets an equal value replace the pick.
+    """
+    if ties not in ("earlier", "later"):
+        raise ValueError(f"oracle_ties must be earlier or later, got {ties!r}")
     if not history:
         return None
     if policy == "last":
@@ -118,9 +134,28 @@ def choose(history: list[dict[str, Any]], policy: str, oracle_metric: str = "auc
     best = None
     for entry in history:
         value = entry["metrics"].get(key)
-        if value is not None and _better(metric, value, None if best is None else best["metrics"][key]):
+        if value is not None and _better(metric, value, None if best is None else best["metrics"][key],
+                                         ties if policy == "target_oracle" else "earlier"):
             best = entry
     return best
+
+
+#: where a training checkpoint keeps its copy of the selection history
+HISTORY_KEY = "fsfm_selection_history"
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """``selection.json`` as written by :class:`SelectionHook`; None when it is missing or damaged
+    (not JSON, or without a history list), so that the run recomputes it instead of failing or
+    trusting it."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("history"), list) and all(
+        isinstance(h, dict) and isinstance(h.get("metrics"), dict) and "iter" in h and "epoch" in h
+        for h in record["history"])
+    return record if ok else None
 
 
 @HOOKS.register_module()
@@ -130,10 +165,10 @@ class SelectionHook(Hook):
     priority = "LOW"
 
     def __init__(self, out_dir: str, policies: Sequence[str], oracle_metric: str = "auc",
-                 meta: dict[str, Any] | None = None) -> None:
+                 meta: dict[str, Any] | None = None, oracle_ties: str = "earlier") -> None:
         self.out_dir = Path(out_dir)
         self.policies = list(dict.fromkeys(policies))
-        self.oracle_metric = oracle_metric
+        self.oracle_metric, self.oracle_ties = oracle_metric, oracle_ties
         self.meta = json.loads(json.dumps(meta or {}, default=str))   # plain types: weights_only loads
         self.history: list[dict[str, Any]] = []
 
@@ -142,8 +177,19 @@ class SelectionHook(Hook):
         return self.out_dir / "selection.json"
 
     def before_run(self, runner) -> None:
-        if self.history_file.is_file():      # resumed run: keep what earlier evaluations found
-            self.history = json.loads(self.history_file.read_text(encoding="utf-8"))["history"]
+        record = read_record(self.history_file)
+        self._recorded = record is not None
+        if record is not None:               # resumed run: keep what earlier evaluations found
+            self.history = record["history"]
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """A copy of the history in every training checkpoint: a lost or damaged record is rebuilt
+        from the checkpoint a run resumes from, never silently restarted from that epoch."""
+        checkpoint[HISTORY_KEY] = json.loads(json.dumps(self.history))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if not getattr(self, "_recorded", True) and isinstance(checkpoint.get(HISTORY_KEY), list):
+            self.history = checkpoint[HISTORY_KEY]
 
     def before_train(self, runner) -> None:
         """Redo the validation of the step a resumed run starts from, so it selects what an uninterrupted run does.
@@ -200,7 +246,7 @@ class SelectionHook(Hook):
         for policy in self.policies:
             if policy == "last":
                 continue
-            if choose(self.history, policy, self.oracle_metric) is entry:
+            if choose(self.history, policy, self.oracle_metric, self.oracle_ties) is entry:
                 self._save(runner, policy, entry)
         self._write(runner)
 
@@ -218,7 +264,7 @@ class SelectionHook(Hook):
     def _write(self, runner, finished: bool = False) -> None:
         picks = {}
         for policy in self.policies:
-            entry = choose(self.history, policy, self.oracle_metric)
+            entry = choose(self.history, policy, self.oracle_metric, self.oracle_ties)
             if entry is not None:
                 picks[policy] = {"epoch": entry["epoch"], "iter": entry["iter"]}
         atomic_write_json(self.history_file, {"policies": self.policies, "oracle_metric": self.oracle_metric,

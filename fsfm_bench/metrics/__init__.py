@@ -6,7 +6,8 @@
     >>> metrics.eer([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).rate
     0.5
 
-Labels: 1 = fake/attack. Scores: P(fake). The built-in metrics plugin registers these functions in
+Labels: 1 = fake/attack. Scores: P(fake). ``tpr_at_fpr`` counts attacks as positives;
+``tpr_at_fpr_live`` is the same function with live as the positive class (the FAS papers' TPR@FPR). The built-in metrics plugin registers these functions in
 the METRICS registry; :data:`SPECS` says how the result writer calls each one by name.
 """
 from __future__ import annotations
@@ -14,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError, did_you_mean
-from .binary import EER, acc, ap, auc, balanced_acc, check_inputs, eer, error_rates, hter, roc, tpr_at_fpr
-from .bootstrap import CI, OWN_EER, bootstrap_ci, scalar
+from .binary import EER, acc, ap, auc, balanced_acc, check_inputs, eer, eer_grid, error_rates, hter, roc, tpr_at_fpr
+from .bootstrap import CI, OWN_EER, OWN_EER_GRID, bootstrap_ci, scalar
 from .video import VideoScores, aggregate_videos
 
-__all__ = ["EER", "CI", "OWN_EER", "VideoScores", "MetricSpec", "SPECS", "auc", "ap", "eer", "acc", "balanced_acc",
+__all__ = ["EER", "CI", "OWN_EER", "OWN_EER_GRID", "eer_grid", "VideoScores", "MetricSpec", "SPECS", "auc", "ap", "eer", "acc", "balanced_acc",
            "hter", "error_rates", "tpr_at_fpr", "roc", "aggregate_videos", "bootstrap_ci", "scalar",
            "check_inputs", "parse_metric_name"]
 
@@ -32,6 +33,11 @@ class MetricSpec:
     needs_threshold: bool = False      # acc, balanced_acc, hter: threshold from the threshold policy
     param: str | None = None           # tpr_at_fpr: "fpr", written as tpr_at_fpr@0.01
     default: float | None = None
+    fixed: tuple[tuple[str, str], ...] = ()   # keyword arguments this name always passes
+
+    @property
+    def kwargs(self) -> dict[str, str]:
+        return dict(self.fixed)
 
 
 SPECS: dict[str, MetricSpec] = {
@@ -42,6 +48,8 @@ SPECS: dict[str, MetricSpec] = {
     "balanced_acc": MetricSpec(balanced_acc, True, needs_threshold=True),
     "hter": MetricSpec(hter, False, needs_threshold=True),
     "tpr_at_fpr": MetricSpec(tpr_at_fpr, True, param="fpr", default=0.01),
+    # the same estimator with live as the positive class (score P(real)): FSFM's and the MCIO papers' TPR@FPR
+    "tpr_at_fpr_live": MetricSpec(tpr_at_fpr, True, param="fpr", default=0.01, fixed=(("positive", "real"),)),
 }
 
 

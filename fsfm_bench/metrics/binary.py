@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import FsfmBenchError
 from . import curve as C
 
-__all__ = ["EER", "check_inputs", "roc", "auc", "ap", "eer", "acc", "balanced_acc", "hter",
+__all__ = ["EER", "check_inputs", "roc", "auc", "ap", "eer", "eer_grid", "acc", "balanced_acc", "hter",
            "error_rates", "tpr_at_fpr"]
 
 
@@ -121,6 +121,29 @@ def eer(labels, scores) -> EER:
     return EER(float(rate), float(threshold))
 
 
+def eer_grid(labels, scores, grid: int = 10_000) -> EER:
+    """EER and its threshold chosen on a fixed grid of P(real) thresholds (the MCIO code's estimator).
+
+    The SSDG / few_shot_fas / FSFM anti-spoofing code scores videos by P(real) and tries the
+    thresholds ``i / grid`` for ``i = 0 .. grid`` and then 1.1; a video is accepted as real when
+    ``P(real) >= thr``. It keeps the LAST threshold with the smallest ``|FRR - FAR|`` and reports
+    ``(FAR + FRR) / 2`` there. Here scores are P(attack) and ``P(real) = 1 - score``; the threshold
+    returned is in this module's convention (predicted attack when ``score >= threshold``): the
+    smallest float above ``1 - thr``, so that ``hter(labels, scores, threshold)`` counts exactly
+    the videos the grid rule rejects (up to the rounding of ``1 - score``).
+    """
+    y, s = check_inputs(labels, scores, what="eer_grid")
+    live = np.sort(1.0 - s[y == 0])
+    attack = np.sort(1.0 - s[y == 1])
+    thresholds = np.append(np.arange(int(grid) + 1) / float(grid), 1.1)
+    # accepted as real: P(real) >= thr  ->  counts from the sorted arrays
+    far = (attack.size - np.searchsorted(attack, thresholds, side="left")) / attack.size
+    frr = np.searchsorted(live, thresholds, side="left") / live.size
+    dist = np.abs(frr - far)
+    best = dist.size - 1 - int(np.argmin(dist[::-1]))          # the last minimum, as `<=` keeps it
+    return EER(float((far[best] + frr[best]) / 2.0), float(np.nextafter(1.0 - thresholds[best], np.inf)))
+
+
 def _at(labels, scores, threshold: float, what: str, both_classes: bool = True):
     ranking, tp, fp = _curve(labels, scores, what, both_classes)
     return C.counts_at_threshold(ranking, tp, fp, _threshold(threshold))
@@ -152,11 +175,19 @@ def hter(labels, scores, threshold: float) -> float:
     return 0.5 * (far + frr)
 
 
-def tpr_at_fpr(labels, scores, fpr: float = 0.01) -> float:
-    """Largest TPR over ROC points with FPR <= ``fpr`` (FLIP's estimator, fake = positive)."""
+def tpr_at_fpr(labels, scores, fpr: float = 0.01, positive: str = "fake") -> float:
+    """Largest TPR over ROC points with FPR <= ``fpr`` (FLIP's estimator).
+
+    ``positive="fake"`` (metric ``tpr_at_fpr``): TPR = attacks caught, FPR = reals rejected.
+    ``positive="real"`` (metric ``tpr_at_fpr_live``, the MCIO papers' and FSFM's definition): the
+    score is P(real) and TPR = reals accepted, FPR = attacks accepted. Same labels and scores in
+    both cases; the live-positive curve is the same ROC walked from the other end.
+    """
     target = _target_fpr(fpr)
+    if positive not in ("fake", "real"):
+        raise FsfmBenchError(f"tpr_at_fpr: positive must be 'fake' or 'real', got {positive!r}")
     _, tp, fp = _curve(labels, scores, "tpr_at_fpr")
-    return float(C.tpr_at_fpr_from_counts(tp, fp, target))
+    return float(C.tpr_at_fpr_from_counts(*C.oriented_counts(tp, fp, positive), target))
 
 
 def _target_fpr(fpr: float) -> float:

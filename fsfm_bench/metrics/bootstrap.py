@@ -30,9 +30,10 @@ from ..errors import FsfmBenchError
 from . import curve as C
 from .binary import check_inputs
 
-__all__ = ["CI", "OWN_EER", "bootstrap_ci", "scalar"]
+__all__ = ["CI", "OWN_EER", "OWN_EER_GRID", "bootstrap_ci", "scalar"]
 
 OWN_EER = "own_eer"    # threshold=OWN_EER: the data's own EER threshold, re-estimated per resample
+OWN_EER_GRID = "own_eer_grid"   # the same with the MCIO code's grid estimator (binary.eer_grid)
 
 
 class CI(NamedTuple):
@@ -70,9 +71,9 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
         raise FsfmBenchError(f"bootstrap_ci: n_resamples must be >= 1, got {n_resamples}")
     if not 0.0 < float(confidence) < 1.0:
         raise FsfmBenchError(f"bootstrap_ci: confidence must be in (0, 1), got {confidence}")
-    own_eer = metric_kwargs.get("threshold") == OWN_EER
+    own_eer = metric_kwargs.get("threshold") in (OWN_EER, OWN_EER_GRID)
     if own_eer:
-        metric = _at_own_eer(metric)
+        metric = _at_own_eer(metric, grid=metric_kwargs["threshold"] == OWN_EER_GRID)
         metric_kwargs = {k: v for k, v in metric_kwargs.items() if k != "threshold"}
     estimate = scalar(metric(y, s, **metric_kwargs))
     rng = np.random.default_rng(seed)
@@ -121,16 +122,17 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
 class _AtOwnEer:
     """``metric(labels, scores, threshold=<their EER threshold>)``: a threshold tuned on the data."""
 
-    def __init__(self, metric: Callable[..., Any]) -> None:
-        self.metric = metric
+    def __init__(self, metric: Callable[..., Any], grid: bool = False) -> None:
+        self.metric, self.grid = metric, bool(grid)
 
     def __call__(self, labels, scores, **kwargs: Any) -> Any:
-        from .binary import eer
+        from .binary import eer, eer_grid
 
-        return self.metric(labels, scores, threshold=eer(labels, scores).threshold, **kwargs)
+        own = (eer_grid if self.grid else eer)(labels, scores)
+        return self.metric(labels, scores, threshold=own.threshold, **kwargs)
 
 
-def _at_own_eer(metric: Callable[..., Any]) -> _AtOwnEer:
+def _at_own_eer(metric: Callable[..., Any], grid: bool = False) -> _AtOwnEer:
     try:
         accepts = "threshold" in inspect.signature(metric).parameters
     except (TypeError, ValueError):
@@ -138,7 +140,7 @@ def _at_own_eer(metric: Callable[..., Any]) -> _AtOwnEer:
     if not accepts:
         raise FsfmBenchError(f"bootstrap_ci: threshold={OWN_EER!r} given, but "
                              f"{getattr(metric, '__name__', metric)!r} takes no threshold")
-    return _AtOwnEer(metric)
+    return _AtOwnEer(metric, grid)
 
 
 def _draw(rng: np.random.Generator, strata: list[np.ndarray]) -> np.ndarray:
@@ -159,7 +161,8 @@ def _fast_table() -> dict[Callable[..., Any], tuple[str, Callable[..., np.ndarra
         B.auc: ("curve", lambda tp, fp: C.auc_from_counts(tp, fp)),
         B.ap: ("curve", lambda tp, fp: C.ap_from_counts(tp, fp)),
         B.eer: ("curve", lambda tp, fp: C.eer_from_counts(tp, fp)[0]),
-        B.tpr_at_fpr: ("curve", lambda tp, fp, fpr: C.tpr_at_fpr_from_counts(tp, fp, fpr)),
+        B.tpr_at_fpr: ("curve", lambda tp, fp, fpr, positive="fake":
+                       C.tpr_at_fpr_from_counts(*C.oriented_counts(tp, fp, positive), fpr)),
         B.acc: ("threshold", C.acc_from_counts),
         B.balanced_acc: ("threshold", C.balanced_acc_from_counts),
         B.hter: ("threshold", hter),
@@ -176,7 +179,7 @@ def _fast_metric(metric: Callable[..., Any], kwargs: dict[str, Any]) -> _Fast | 
     """The metric's weighted implementation with its arguments bound, or None (use the loop)."""
     own_eer = isinstance(metric, _AtOwnEer)
     entry = _fast_table().get(metric.metric if own_eer else metric)
-    if entry is None or (own_eer and (entry[0] != "threshold" or kwargs)):
+    if entry is None or (own_eer and (entry[0] != "threshold" or kwargs or metric.grid)):
         return None
     kind, fn = entry
     if own_eer:
@@ -186,7 +189,7 @@ def _fast_metric(metric: Callable[..., Any], kwargs: dict[str, Any]) -> _Fast | 
     except TypeError:
         return None
     bound.apply_defaults()
-    extra = {k: float(v) for k, v in list(bound.arguments.items())[2:]}
+    extra = {k: v if isinstance(v, str) else float(v) for k, v in list(bound.arguments.items())[2:]}
     if kind == "threshold":
         return _Fast(kind, fn, extra["threshold"])
     return _Fast(kind, lambda tp, fp: fn(tp, fp, **extra), None)

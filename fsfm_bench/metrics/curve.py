@@ -21,7 +21,8 @@ from scipy import sparse
 
 __all__ = ["Ranking", "rank", "cumulative_counts", "point_thresholds", "unit_group_matrices",
            "counts_from_units", "units_at_threshold", "roc_from_counts", "auc_from_counts",
-           "ap_from_counts", "eer_from_counts", "tpr_at_fpr_from_counts", "counts_at_threshold",
+           "ap_from_counts", "eer_from_counts", "tpr_at_fpr_from_counts", "live_positive_counts",
+           "oriented_counts", "counts_at_threshold",
            "acc_from_counts", "balanced_acc_from_counts", "error_rates_from_counts"]
 
 
@@ -195,6 +196,25 @@ def eer_from_counts(tp: np.ndarray, fp: np.ndarray, thresholds: np.ndarray | Non
         return rate, None
     tk, tp_ = at(thresholds, k), at(thresholds, km1)
     return rate, np.where(exact, tk, tp_ + w * (tk - tp_))
+
+
+def live_positive_counts(tp: np.ndarray, fp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cumulative counts of the same curve with real/live as the positive class (score P(real)).
+
+    Walking the score groups in the other direction, the positives found after ``j`` groups are
+    the reals of the last ``j`` groups: ``n - fp[G - j]``; the negatives, ``p - tp[G - j]``.
+    """
+    p, n = _totals(tp, fp)
+    return n[..., None] - fp[..., ::-1], p[..., None] - tp[..., ::-1]
+
+
+def oriented_counts(tp: np.ndarray, fp: np.ndarray, positive: str) -> tuple[np.ndarray, np.ndarray]:
+    """``positive="fake"``: the counts as they are; ``"real"``: :func:`live_positive_counts`."""
+    if positive == "fake":
+        return tp, fp
+    if positive == "real":
+        return live_positive_counts(tp, fp)
+    raise ValueError(f"positive must be 'fake' or 'real', got {positive!r}")
 
 
 def tpr_at_fpr_from_counts(tp: np.ndarray, fp: np.ndarray, target: float) -> np.ndarray:

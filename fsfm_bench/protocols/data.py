@@ -34,10 +34,11 @@ import yaml
 
 from ..paths import cache_root
 
+from ..data.integrity import forget_damaged_items, manifest_problem
 from ..data.manifest import manifest_hash, read_manifest
 from ..errors import FsfmBenchError
 from ..io import atomic_open, sha256_json
-from .spec import Protocol, Source
+from .spec import PREPARE_KEY, Protocol, Source
 
 USER_FILE_ENV = "FSFM_BENCH_DATASETS"
 
@@ -125,11 +126,15 @@ def missing_message(protocol_ref: str, missing: list[tuple[str, str]],
         except Exception:  # noqa: BLE001 - a dataset without a card still gets a useful message
             where, expected, title, url = "its official layout", "see the dataset card", name, None
         get = f"; get it from {url}" if url else ""
-        parts.append(f"dataset {name!r} ({title}; {', '.join(its_roles)}) has no usable root: expected root = {where}, "
-                     f"holding {expected}; set data.roots.{name}=PATH and check it with "
+        parts.append(f"dataset {name!r} ({title}; {', '.join(its_roles)}) has no usable root: expected root = "
+                     f"{where}, holding {expected}; set data.roots.{name}=PATH and check it with "
                      f"`fsfm-bench data verify dataset={name} root=PATH`{get}.")
-    return (f"protocol {protocol_ref} {outcome}: " + " ".join(parts)
-            + f" (A root can also come from FSFM_BENCH_ROOT_<NAME> or `roots: {{NAME: PATH}}` in {user_file()}.)")
+    also = f"A root can also come from FSFM_BENCH_ROOT_<NAME> or `roots: {{NAME: PATH}}` in {user_file()}."
+    if len(parts) == 1:
+        return f"protocol {protocol_ref} {outcome}: {parts[0]} ({also})"
+    # still one error, but laid out one dataset per line: five datasets in one line are unreadable
+    return "\n".join([f"protocol {protocol_ref} {outcome}: {len(parts)} datasets have no usable root.",
+                      *(f"  - {part}" for part in parts), also])
 
 
 def eval_datasets(protocol: Protocol) -> dict[str, str]:
@@ -182,7 +187,7 @@ def _frames_needed(protocol: Protocol) -> dict[tuple[str, str], FramesNeed]:
     if isinstance(protocol.validation, Source):
         uses.append(protocol.validation)
     for src in uses:
-        key = (src.dataset, json.dumps(src.options, sort_keys=True))
+        key = (src.dataset, json.dumps(src.use_options(), sort_keys=True))
         frames = frames_need(src)
         need[key] = _merge_need(need[key], frames) if key in need else frames
     return need
@@ -266,6 +271,10 @@ class DataResolver:
             if not (folder / "manifest.jsonl").is_file():
                 raise FsfmBenchError(f"data.prepared.{name}={folder} holds no manifest.jsonl; prepare it with "
                                      f"`fsfm-bench prepare dataset={name} root=PATH out={folder}`")
+            problem = manifest_problem(folder)
+            if problem:
+                raise FsfmBenchError(f"data.prepared.{name}={folder}: {problem}; prepare it again with "
+                                     f"`fsfm-bench prepare dataset={name} root=PATH out={folder}`")
         else:
             folder = self._prepare(name, options, _as_need(frames))
         rows = read_manifest(folder / "manifest.jsonl")
@@ -282,9 +291,11 @@ class DataResolver:
             root = str(adapter.default_root())
         if root is None:
             raise FsfmBenchError(missing_message(name, [(name, "dataset")]))
-        items = adapter.index(root, **options)          # wrong root/layout: the adapter's clear error
+        index_options = {k: v for k, v in options.items() if k != PREPARE_KEY}
+        items = adapter.index(root, **index_options)    # wrong root/layout: the adapter's clear error
         base = dict(getattr(adapter, "prepare_defaults", {}) or {})
         base.update((self.cfg.get("data") or {}).get("prepare") or {})
+        base.update(options.get(PREPARE_KEY) or {})     # the protocol's settings for this use win
         # per class, exactly what the protocol's uses of this dataset need; a class the protocol
         # leaves open (None) takes the configured/default `frames`, else every frame
         base.setdefault("frames", 0)
@@ -302,12 +313,18 @@ class DataResolver:
         folder = prepared_cache(self.cfg) / f"{name}-{digest}"
         if not (folder / "summary.json").is_file() or not (folder / "manifest.jsonl").is_file():
             prepare(items, root, folder, opts, dataset=name)
+        if manifest_problem(folder):       # changed since preparing: redo what is damaged, then recheck
+            forget_damaged_items(folder)
+            prepare(items, root, folder, opts, dataset=name)
+            problem = manifest_problem(folder)
+            if problem:
+                raise FsfmBenchError(f"prepared {name} in {folder}: {problem}; delete that folder and rerun")
         return folder
 
     # -- selection -------------------------------------------------------------------------------
     def rows_for(self, src: Source) -> tuple[list[dict[str, Any]], Prepared]:
         """The rows of one use: split, manipulations, meta match, frames per video (uniform)."""
-        prepared = self.get(src.dataset, src.options, frames_need(src))
+        prepared = self.get(src.dataset, src.use_options(), frames_need(src))
         rows = [r for r in prepared.rows if r["split"] == src.split]
         if src.manipulations is not None:
             keep = set(src.manipulations)

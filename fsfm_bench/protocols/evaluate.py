@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ..errors import FsfmBenchError
 from ..io import sha256_file
+from ..paths import output_root, under
 
 
 def check_device(device: str | None, key: str = "device") -> None:
@@ -79,8 +80,9 @@ def eval_splits(protocol, resolver, folder: Path):
     return Splits(folder / "train.jsonl", folder / "val.jsonl", [], val_rows, targets, block, skipped)
 
 
-def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print) -> list:
-    """Resolve the data the protocol scores, score its targets with ``checkpoint``, write result + leaderboard."""
+def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print, out: str | None = None) -> list:
+    """Resolve the data the protocol scores, score its targets with ``checkpoint``, write result + leaderboard
+    (relative output folders under ``out``, see :func:`fsfm_bench.paths.output_root`)."""
     from ..finetune.model import read_finetuned_checkpoint
     from .data import DataResolver
     from .run import (_backbone_block, _fmt_results, _scored_note, evaluate_checkpoint, probe_backbone,
@@ -98,13 +100,14 @@ def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print) 
     for note in resolver.check(protocols, evaluation_only=True):
         log(f"note: {note}")
     sha = sha256_file(path)
-    results_dir = Path(cfg["leaderboard"].get("results_dir") or "results")
+    root = output_root(out)
+    results_dir = under(root, cfg["leaderboard"].get("results_dir"), "results")
     pretrained = initial_weights(meta, sha, results_dir, log)
     bb_cfg = meta["model"]["backbone"]
     # the architecture the run's result cites, from the backbone rebuilt without weights
     probe = {**probe_backbone({**bb_cfg, "checkpoint": None}), "checkpoint": pretrained}
     block = _backbone_block(bb_cfg["type"], {"backbone": bb_cfg}, probe)
-    workdir = Path(cfg.get("work_dir") or "runs") / "eval" / sha[:12]
+    workdir = under(root, cfg.get("work_dir"), "runs") / "eval" / sha[:12]
     outcomes = []
     for protocol in protocols:
         splits = eval_splits(protocol, resolver, workdir / (protocol.variant or "") / "data")
@@ -118,5 +121,5 @@ def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print) 
             log(line)
         outcomes.append(outcome)
     if cfg["leaderboard"].get("rebuild", True):
-        rebuild_leaderboard(cfg, log)
+        rebuild_leaderboard(cfg, log, root)
     return outcomes

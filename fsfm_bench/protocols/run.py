@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import FsfmBenchError, UsageError, did_you_mean
 from ..io import atomic_write_json, sha256_file, sha256_json
+from ..paths import inside_source_tree, output_root, under
 from .data import DataResolver, cache_dir, holdout_split, write_rows
 from .spec import POLICIES, POLICY_LABELS, Protocol, Source, variants
 
@@ -52,6 +53,10 @@ def resolve_protocols(cfg: dict[str, Any]) -> list[Protocol]:
         data["seeds"] = [int(s) for s in (seeds if isinstance(seeds, list) else [seeds])]
     if cfg.get("adapter") is not None:
         data["adapter"] = cfg["adapter"]
+    if cfg.get("perturb") is not None:
+        from .robustness import requested
+
+        requested(cfg)               # a wrong perturb= is a usage error before any data or training
     return [Protocol.from_dict(v) for v in variants(data)]
 
 
@@ -75,18 +80,20 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
         from .demo_backbones import pretraining_identity
 
         row["made_by"] = pretraining_identity(pcfg, prepared.manifest_sha256)
+    from ..engine.export import finished_export
+
     export = work_dir / "export"
-    ckpts = sorted(export.glob("*.pth")) if export.is_dir() else []
-    if ckpts:
-        log(f"pretrained encoder (cached): {ckpts[0]}")
-        return ckpts[0]
+    cached = finished_export(export)          # complete only with its card (written last)
+    if cached is not None:
+        log(f"pretrained encoder (cached): {cached}")
+        return cached
     log(f"no checkpoint given: pretraining a tiny FSFM ({spec['recipe']}) on the {spec['dataset']} real faces "
         f"-> {work_dir}")
     run_pretrain(pcfg, spec["recipe"], save=save_config, digest=config_hash)
-    ckpts = sorted(export.glob("*.pth"))
-    if not ckpts:
-        raise FsfmBenchError(f"pretraining finished but wrote no encoder checkpoint under {export}")
-    return ckpts[0]
+    cached = finished_export(export)
+    if cached is None:
+        raise FsfmBenchError(f"pretraining finished but wrote no complete encoder export under {export}")
+    return cached
 
 
 def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -184,9 +191,23 @@ def _named_arch(module, arch_kwargs: dict[str, Any]) -> str | None:
 def model_config(cfg: dict[str, Any], protocol: Protocol, bb: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
     ft = cfg["finetune"]
     adapter = {"type": protocol.adapter, **(cfg.get("adapter_options") or {})}
-    return {"type": "FaceClassifier", "backbone": bb, "adapter": adapter, "mean": probe["mean"],
-            "std": probe["std"], "mixup": copy.deepcopy(ft.get("mixup")) or None,
+    mean, std = normalization(ft, probe)
+    return {"type": "FaceClassifier", "backbone": bb, "adapter": adapter, "mean": mean,
+            "std": std, "mixup": copy.deepcopy(ft.get("mixup")) or None,
             "label_smoothing": float(ft.get("label_smoothing", 0.0))}
+
+
+IMAGENET_MEAN_STD = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+
+def normalization(ft: dict[str, Any], probe: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """``finetune.normalize``: the backbone's own mean/std, or ImageNet's (the CVPR DiFF recipe)."""
+    how = ft.get("normalize", "backbone")
+    if how == "imagenet":
+        return list(IMAGENET_MEAN_STD[0]), list(IMAGENET_MEAN_STD[1])
+    if how != "backbone":
+        raise UsageError(f"finetune.normalize must be backbone or imagenet, got {how!r}")
+    return probe["mean"], probe["std"]
 
 
 # --- 4. splits ----------------------------------------------------------------------------------
@@ -231,6 +252,8 @@ def validation_rows(protocol: Protocol, resolver: DataResolver, train_rows: list
                     block: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(training rows left, validation rows): the protocol's validation split, or a hold-out cut
     from ``train_rows`` (its provenance added to ``block`` as ``val/<dataset or holdout>``)."""
+    if protocol.validation is None:             # every source video trains (the MCIO code)
+        return train_rows, []
     if isinstance(protocol.validation, Source):
         val_rows, _ = resolver.rows_for(protocol.validation)
         name = protocol.validation.dataset
@@ -271,8 +294,9 @@ def _device(cfg: dict[str, Any]) -> str:
 
 
 def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[dict[str, Any]],
-               cfg: dict[str, Any]) -> tuple[Any, int]:
-    """(scores array, rows forwarded now) for rows; cached by checkpoint/manifest/preprocessing."""
+               cfg: dict[str, Any], perturb=None) -> tuple[Any, int]:
+    """(scores array, rows forwarded now) for rows; cached by checkpoint/manifest/preprocessing
+    (and the robustness condition ``perturb``, when given)."""
     from ..data.manifest import manifest_hash
     from ..finetune.datasets import preprocessing_spec
     from ..finetune.scoring import cache_key, score_paths
@@ -288,7 +312,8 @@ def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[d
                          resize=prep["crop"], interpolation=prep["interpolation"],
                          batch_size=int(ev["batch_size"]), num_workers=int(ev.get("num_workers", 0)),
                          device=_device(cfg), chunk_batches=int(ev.get("chunk_batches", 20)),
-                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", False)))
+                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", True)),
+                         perturb=perturb)
     return report.scores, report.scored
 
 
@@ -348,6 +373,14 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
     results = compute_metrics(table, list(protocol.metrics), granularities=list(protocol.granularity),
                               threshold_source=protocol.threshold, targets=list(splits.targets),
                               n_resamples=boot["n_resamples"], confidence=0.95, seed=int(seed))
+    from .robustness import evaluate_robustness
+
+    robust = evaluate_robustness(model, meta, checkpoint_sha256, splits, list(unique.values()),
+                                 table[table["split"] == "val"], cfg, protocol=protocol, seed=int(seed),
+                                 n_resamples=int(ev.get("robustness_bootstrap") or 0), log=log)
+    if robust:
+        forwarded += robust[2]
+        total += len(unique) * len(robust[0]["conditions"])
     path = None
     if results_dir is not None:
         from ..finetune.datasets import preprocessing_spec
@@ -366,10 +399,10 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
             wall_time_s=time.time() - started, train_wall_time_s=train_wall_time_s,
             started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             finetuned={"path": str(checkpoint), "sha256": checkpoint_sha256}, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
-            metrics=list(protocol.metrics))
+            metrics=list(protocol.metrics), robustness=robust[0] if robust else None)
         if pretrained.get("made_by"):            # demo-pretrained weights: rows key on what made them
             result["checkpoint"]["made_by"] = pretrained["made_by"]
-        path = write_result(result, results_dir, scores=table)
+        path = write_result(result, results_dir, scores=table, robustness_scores=robust[1] if robust else None)
     return SeedOutcome(path, results, forwarded, checkpoint, total)
 
 
@@ -395,8 +428,10 @@ def _fmt_results(results: dict[str, Any]) -> list[str]:
 
 
 # --- the whole run ------------------------------------------------------------------------------
-def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list[SeedOutcome]:
-    """Execute ``fsfm-bench run`` for a resolved config (see the module docstring)."""
+def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
+        out: str | None = None) -> list[SeedOutcome]:
+    """Execute ``fsfm-bench run`` for a resolved config (see the module docstring); relative output
+    folders go under ``out`` (see :func:`fsfm_bench.paths.output_root`)."""
     from ..config import config_hash, save_config
     from ..finetune import train as ft_train
     from ..finetune.selection import choose
@@ -430,6 +465,8 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
     digest = config_hash(cfg)
     bb_name = cfg["backbone"]["type"]
     policies = list(dict.fromkeys([protocols[0].policy, *cfg["finetune"].get("track_policies", [])]))
+    if protocols[0].validation is None:          # nothing to compute a source validation loss on
+        policies = [p for p in policies if p != "source_val"]
     if world_size > 1 and not (cfg.get("checkpoint") or cfg["backbone"].get("checkpoint")) and \
             protocols[0].pretrain_if_no_checkpoint:
         raise FsfmBenchError("the demo's tiny pretraining runs in a single process: run "
@@ -443,19 +480,26 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
         probe["checkpoint"]["made_by"] = probe_made_by
     # the run folder is keyed on the training config AND the weights it starts from: the config
     # alone (checkpoint: null for the demo) would let another initialisation reuse this training
-    run_dir = Path(cfg.get("work_dir") or "runs") / f"{protocols[0].id}@{protocols[0].version}" / \
+    root = output_root(out)
+    if rank == 0 and out in (None, "") and inside_source_tree():
+        log(f"note: the working directory is the fsfm-bench checkout, whose leaderboards/ are committed: "
+            f"runs and leaderboards go to {root} instead (out=PATH to choose)")
+    run_dir = under(root, cfg.get("work_dir"), "runs") / f"{protocols[0].id}@{protocols[0].version}" / \
         bb_name.replace(":", "_").replace("/", "_") / \
         training_key(cfg, policies, probe["checkpoint"].get("sha256"))[:12]
     if rank == 0:
         save_config(cfg, run_dir if not (run_dir / "config.yaml").is_file() else run_dir / "evaluations" / digest[:12])
     backbone_block = {**_backbone_block(bb_name, cfg, probe), **row_fields}
-    results_dir = Path(cfg["leaderboard"].get("results_dir") or "results")
+    results_dir = under(root, cfg["leaderboard"].get("results_dir"), "results")
     outcomes: list[SeedOutcome] = []
     try:
         for protocol in protocols:
             vdir = run_dir / protocol.variant if protocol.variant else run_dir
             oracle = "target_oracle" in policies
             splits = rank0_first(lambda p=protocol: build_splits(p, resolver, vdir / "data", with_targets_in_val=oracle))
+            from .overlap import guard_overlap
+
+            protocol = guard_overlap(protocol, splits.train_rows, splits.val_rows, splits.targets, cfg)
             for name in splits.skipped:
                 log(f"note: optional target {name} skipped (no data configured)")
             mcfg = model_config(cfg, protocol, bb, probe)
@@ -472,16 +516,22 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                         cfg, model_cfg=mcfg, train_file=str(splits.train_file), val_file=str(splits.val_file),
                         work_dir=str(sdir / "train"), seed=seed, policies=policies,
                         oracle_metric=protocol.selection["oracle_metric"],
-                        oracle_granularity=protocol.selection["oracle_granularity"], meta=meta)
+                        oracle_granularity=protocol.selection["oracle_granularity"], meta=meta,
+                        selection=protocol.selection)
                     ft_train.train(rcfg)
                     atomic_write_json(sdir / TRAIN_TIME_FILE, {"train_wall_time_s": time.time() - seed_started})
                 else:
                     log(f"fine-tuning {protocol.ref} seed {seed}: already finished ({ckpt_dir})")
+                    if rank == 0:            # a kill may have stopped the deletion of its resume state
+                        from ..engine.checkpointing import prune_training_checkpoints
+
+                        prune_training_checkpoints(sdir / "train")
                 if rank != 0:                        # evaluation, results and tables: rank 0
                     _barrier(world_size)
                     continue
                 history = _history(ckpt_dir)
-                pick = choose(history, protocol.policy, protocol.selection["oracle_metric"])
+                pick = choose(history, protocol.policy, protocol.selection["oracle_metric"],
+                              protocol.selection.get("oracle_ties", "earlier"))
                 checkpoint = ckpt_dir / f"{protocol.policy}.pth"
                 log(f"selected checkpoint ({POLICY_LABELS[protocol.policy]}): {checkpoint.name}"
                     + (f" at epoch {pick['epoch']} / iter {pick['iter']}" if pick else ""))
@@ -496,7 +546,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True) -> list
                 outcomes.append(outcome)
                 _barrier(world_size)
         if rank == 0 and cfg["leaderboard"].get("rebuild", True):
-            rebuild_leaderboard(cfg, log)
+            rebuild_leaderboard(cfg, log, root)
     finally:
         if world_size > 1:
             finish_distributed()
@@ -518,7 +568,7 @@ def _train_wall_time(seed_dir: Path) -> float | None:
 
 
 #: keys that change only how a trained model is evaluated or reported, not what is trained
-EVALUATION_ONLY = ("selection", "threshold", "eval", "leaderboard")
+EVALUATION_ONLY = ("selection", "threshold", "eval", "leaderboard", "perturb")
 
 
 def training_key(cfg: dict[str, Any], policies: list[str], init_sha256: str | None = None) -> str:
@@ -568,28 +618,28 @@ def _backbone_block(name: str, cfg: dict[str, Any], probe: dict[str, Any]) -> di
 
 
 def _finished(ckpt_dir: Path, policies: list[str]) -> bool:
-    import json
+    """Whether a seed's selection is complete; a missing or damaged record is not (the fine-tuning
+    then resumes and rebuilds it from its checkpoint, or retrains: never a silent re-selection)."""
+    from ..finetune.selection import read_record
 
-    sel = ckpt_dir / "selection.json"
-    if not sel.is_file():
-        return False
-    if not json.loads(sel.read_text(encoding="utf-8")).get("finished"):
+    record = read_record(ckpt_dir / "selection.json")
+    if record is None or not record.get("finished"):
         return False
     return all((ckpt_dir / f"{p}.pth").is_file() for p in policies)
 
 
 def _history(ckpt_dir: Path) -> list[dict[str, Any]]:
-    import json
+    from ..finetune.selection import read_record
 
-    sel = ckpt_dir / "selection.json"
-    return json.loads(sel.read_text(encoding="utf-8"))["history"] if sel.is_file() else []
+    record = read_record(ckpt_dir / "selection.json")
+    return record["history"] if record else []
 
 
-def rebuild_leaderboard(cfg: dict[str, Any], log: Log) -> None:
+def rebuild_leaderboard(cfg: dict[str, Any], log: Log, root: Path = Path()) -> None:
     from ..results.leaderboard import build
 
     lb = cfg["leaderboard"]
-    report = build(str(lb.get("results_dir") or "results"), str(lb.get("dir") or "leaderboards"),
+    report = build(str(under(root, lb.get("results_dir"), "results")), str(under(root, lb.get("dir"), "leaderboards")),
                    figures=bool(lb.get("figures", True)))
     for ref, path in report.protocols.items():
         log(f"leaderboard {ref}: {path}/leaderboard.md")

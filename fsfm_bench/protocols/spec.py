@@ -24,6 +24,8 @@ from ..errors import FsfmBenchError, UsageError, did_you_mean
 from ..schemas import validate
 
 POLICIES = ("source_val", "last", "target_oracle")
+#: where :meth:`Source.use_options` carries a use's prepare settings (never an adapter option)
+PREPARE_KEY = "_prepare"
 #: how each policy is printed beside a number, so an oracle-selected number is never mistaken
 POLICY_LABELS = {"source_val": "source-val selection", "last": "last checkpoint",
                  "target_oracle": "TARGET-ORACLE selection (test-set peeking)"}
@@ -41,6 +43,7 @@ class Source:
     frames_per_video: int | dict[str, int] | None = None
     name: str = ""
     optional: bool = False
+    prepare: dict[str, Any] = field(default_factory=dict)   # prepare settings of this use (e.g. detector)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], default_frames: Any = None) -> Source:
@@ -49,7 +52,14 @@ class Source:
                    manipulations=tuple(manip) if manip is not None else None,
                    match=dict(data.get("match") or {}), options=dict(data.get("options") or {}),
                    frames_per_video=copy.deepcopy(data.get("frames_per_video", default_frames)),
-                   name=data.get("name", data["dataset"]), optional=bool(data.get("optional", False)))
+                   name=data.get("name", data["dataset"]), optional=bool(data.get("optional", False)),
+                   prepare=dict(data.get("prepare") or {}))
+
+    def use_options(self) -> dict[str, Any]:
+        """The adapter's index options plus, under ``PREPARE_KEY``, this use's prepare settings:
+        what identifies one prepared folder (uses with different prepare settings do not share one)."""
+        return {**self.options, PREPARE_KEY: dict(self.prepare)} if self.prepare else dict(self.options)
+
 
     def frames_for(self, label: int) -> int | None:
         """Frames kept per video for this label (None = every prepared frame)."""
@@ -77,7 +87,7 @@ class Protocol:
     recipe: str
     adapter: str
     train: tuple[Source, ...]
-    validation: Source | float
+    validation: Source | float | None          # a split, a hold-out fraction, or None (no validation)
     targets: tuple[Source, ...]
     granularity: tuple[str, ...]
     aggregation: str
@@ -122,9 +132,13 @@ class Protocol:
                              "them all through fsfm_bench.protocols.variants()")
         frames = data.get("frames_per_video")
         val = data["validation"]
-        validation: Source | float = (float(val["holdout"]) if "holdout" in val
-                                      else Source.from_dict(val, frames))
+        validation: Source | float | None = (None if val.get("none") else float(val["holdout"]) if "holdout" in val
+                                             else Source.from_dict(val, frames))
         selection = dict(data["selection"])
+        if validation is None and (selection["policy"] == "source_val" or data["threshold"] == "source_val_eer"):
+            raise UsageError(f"protocol {data['id']}@{data['version']} has no source validation (every source video "
+                             "trains, as the official code): select with selection=target_oracle or last, and take the "
+                             "threshold from the target (or use an earlier version of the protocol)")
         selection.setdefault("oracle_metric", "auc")
         selection.setdefault("oracle_granularity", "video" if "video" in data["granularity"] else "frame")
         return cls(id=data["id"], version=int(data["version"]), title=data["title"], task=data["task"],

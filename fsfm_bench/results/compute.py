@@ -6,7 +6,9 @@ again on the saved scores with other conventions. Threshold policies for acc / b
 - ``fixed_0.5``: score >= 0.5 means fake;
 - ``source_val_eer``: the EER threshold of the source validation scores (rows with split == val),
   at the same granularity (the classical Idiap dev-set protocol);
-- ``target_eer``: the EER threshold of the target itself (the MCIO code's oracle threshold).
+- ``target_eer``: the EER threshold of the target itself, interpolated on the ROC;
+- ``target_eer_grid``: the target's own threshold as the MCIO code picks it (a 10,001-point grid of
+  P(real), the last of the thresholds closest to FAR == FRR; :func:`fsfm_bench.metrics.eer_grid`).
 
 Inside the bootstrap, a threshold from other data (0.5, the source validation EER) is held fixed;
 the ``target_eer`` threshold is tuned on the scored data itself, so every resample re-estimates
@@ -25,7 +27,7 @@ from .. import metrics as M
 from ..errors import FsfmBenchError, UsageError, did_you_mean
 from .scores import as_scores_frame
 
-THRESHOLD_SOURCES = ("fixed_0.5", "source_val_eer", "target_eer")
+THRESHOLD_SOURCES = ("fixed_0.5", "source_val_eer", "target_eer", "target_eer_grid")
 GRANULARITIES = ("frame", "video", "image")
 
 
@@ -48,6 +50,8 @@ def _threshold(policy: str, granularity: str, labels, scores, val: pd.DataFrame 
         return 0.5
     if policy == "target_eer":
         return M.eer(labels, scores).threshold
+    if policy == "target_eer_grid":          # the MCIO code's 10,001-point P(real) grid, last minimum
+        return M.eer_grid(labels, scores).threshold
     if val is None or val.empty:
         raise FsfmBenchError("threshold_source=source_val_eer needs the source validation scores "
                              "(rows with split=val in the scores file); none were saved for this run. "
@@ -95,7 +99,7 @@ def compute_metrics(scores, metrics: Sequence[str], *, granularities: Sequence[s
                 threshold = _threshold(threshold_source, gran, labels, values, val)
             block: dict[str, dict[str, Any]] = {}
             for name, base, spec, param in parsed:
-                kwargs: dict[str, Any] = {}
+                kwargs: dict[str, Any] = spec.kwargs
                 if spec.needs_threshold:
                     kwargs["threshold"] = threshold
                 if spec.param is not None:
@@ -113,8 +117,9 @@ def compute_metrics(scores, metrics: Sequence[str], *, granularities: Sequence[s
                 if param is not None:
                     entry["param"] = float(param)
                 if n_resamples:
-                    per_resample = spec.needs_threshold and threshold_source == "target_eer"
-                    ci_kwargs = {**kwargs, "threshold": M.OWN_EER} if per_resample else kwargs
+                    per_resample = spec.needs_threshold and threshold_source in ("target_eer", "target_eer_grid")
+                    own = M.OWN_EER_GRID if threshold_source == "target_eer_grid" else M.OWN_EER
+                    ci_kwargs = {**kwargs, "threshold": own} if per_resample else kwargs
                     ci = M.bootstrap_ci(spec.fn, labels, values, clusters, n_resamples=n_resamples,
                                         confidence=confidence, seed=seed, **ci_kwargs)
                     entry["ci"] = {"low": ci.low, "high": ci.high, "confidence": ci.confidence,

@@ -36,13 +36,14 @@ import pandas as pd
 from ..errors import FsfmBenchError
 from ..io import atomic_write_json, atomic_write_text, sha256_json
 from ..metrics import SPECS
-from .reported import load_reported, reported_cells
+from .reported import load_reported, pairing_text, reported_cells
 from .result import RESULT_GLOB, read_result, readable, scores_path
 
 GRAN_ORDER = ("frame", "video", "image")
-METRIC_ORDER = ("auc", "eer", "hter", "ap", "acc", "balanced_acc", "tpr_at_fpr")
+METRIC_ORDER = ("auc", "eer", "hter", "ap", "acc", "balanced_acc", "tpr_at_fpr_live", "tpr_at_fpr")
 METRIC_TITLES = {"auc": "AUC", "eer": "EER", "hter": "HTER", "ap": "AP", "acc": "ACC",
-                 "balanced_acc": "Balanced ACC", "tpr_at_fpr": "TPR@FPR"}
+                 "balanced_acc": "Balanced ACC", "tpr_at_fpr_live": "TPR@FPR (live positive)",
+                 "tpr_at_fpr": "TPR@FPR (attack positive)"}
 LOWER_IS_BETTER = {"eer", "hter"}
 PREPROCESSING = ("detector", "crop", "img_size", "interpolation", "normalize", "frames_per_video")
 ORACLE_MARK = "target_oracle ⚠"
@@ -69,11 +70,7 @@ class BuildReport:
 # --- collect and merge ----------------------------------------------------------------------------
 def collect(results_dir: str | os.PathLike) -> tuple[list[Loaded], list[tuple[Path, str]]]:
     """Every ``result_*.json`` under ``results_dir`` (recursively): valid ones and skipped ones."""
-    root = Path(results_dir)
-    if not root.is_dir():
-        what = "is a file, not a folder" if root.exists() else "does not exist"
-        raise FsfmBenchError(f"results folder {root} {what}; pass results=DIR (where "
-                             "`fsfm-bench run` wrote its result_*.json files)")
+    root = _results_root(results_dir)
     loaded, skipped = [], []
     for path in sorted(root.rglob(RESULT_GLOB)):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
@@ -83,6 +80,15 @@ def collect(results_dir: str | os.PathLike) -> tuple[list[Loaded], list[tuple[Pa
         except FsfmBenchError as exc:
             skipped.append((path, str(exc)))
     return loaded, skipped
+
+
+def _results_root(results_dir: str | os.PathLike) -> Path:
+    root = Path(results_dir)
+    if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise FsfmBenchError(f"results folder {root} {what}; pass results=DIR (where "
+                             "`fsfm-bench run` wrote its result_*.json files)")
+    return root
 
 
 def protocol_ref(result: dict[str, Any]) -> str:
@@ -141,6 +147,7 @@ RUN_ONLY_KEYS = ("seed", "seeds", "*.seed", "*.seeds", "work_dir", "*.work_dir",
                  "*.device", "leaderboard.*", "cache_dir", "*.cache_dir", "*.chunk_batches", "*.log_interval",
                  "data.roots", "data.roots.*", "data.prepared", "data.prepared.*", "results_dir",
                  "*.results_dir", "resume", "launcher",
+                 "perturb", "*.robustness_bootstrap",   # robustness extras: not the clean row's recipe
                  # prose that documents a protocol or a card, not a setting of the run
                  "*.title", "*.description", "*.paper_ref", "*.notes")
 MAX_DIFF_KEYS = 3
@@ -569,136 +576,6 @@ def row_names(rows: pd.DataFrame) -> pd.Series:
     return pd.Series(names, index=rows.index, dtype=object)
 
 
-def _figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: list[str]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    sns.set_theme(style="whitegrid", context="paper")
-    figdir.mkdir(parents=True, exist_ok=True)
-    made: list[Path] = []
-    for gran in [g for g in GRAN_ORDER if g in set(rows["granularity"])]:
-        for metric in [m for m in ("auc", "hter", "eer") if m in set(rows["metric"])]:
-            part = rows[(rows["granularity"] == gran) & (rows["metric"] == metric)].copy()
-            if part.empty:
-                continue
-            part["row"] = row_names(part)
-            cols = targets + [t for t in dict.fromkeys(part["target"]) if t not in targets]
-            hues = list(dict.fromkeys(part.sort_values(["kind", "backbone"], ascending=[False, True])["row"]))
-            backbones = list(dict.fromkeys(part.sort_values("backbone")["backbone"]))
-            colours = dict(zip(backbones, sns.color_palette("husl", len(backbones))))
-            palette = {h: colours[part.loc[part["row"] == h, "backbone"].iloc[0]] for h in hues}
-            fig, ax = plt.subplots(figsize=(min(24, max(6, 0.35 * len(cols) * len(hues) + 3)), 4))
-            sns.barplot(data=part, x="target", y="value", hue="row", order=cols, hue_order=hues, ax=ax,
-                        errorbar=None, palette=palette)
-            for hue, container in zip(hues, ax.containers):
-                if hue.endswith("(reported)"):
-                    for patch in container:
-                        patch.set_hatch("///")
-                        patch.set_alpha(0.55)
-            width = 0.8 / len(hues)
-            for i, hue in enumerate(hues):
-                for j, target in enumerate(cols):
-                    r = part[(part["row"] == hue) & (part["target"] == target)]
-                    if r.empty:
-                        continue
-                    r = r.iloc[0]
-                    x = j - 0.4 + width * (i + 0.5)
-                    lo, hi = r.get("ci_low"), r.get("ci_high")
-                    if r.get("std") is not None and not pd.isna(r.get("std")) and r["kind"] == "reproduced" \
-                            and (r.get("n_seeds") or 1) > 1:
-                        lo, hi = r["value"] - r["std"], r["value"] + r["std"]
-                    elif r.get("std") is not None and not pd.isna(r.get("std")):
-                        lo, hi = r["value"] - r["std"], r["value"] + r["std"]
-                    if lo is not None and not pd.isna(lo):
-                        ax.errorbar(x, r["value"], yerr=[[r["value"] - lo], [hi - r["value"]]],
-                                    fmt="none", ecolor="black", capsize=2, lw=0.8)
-            ax.set_ylabel(_metric_title(metric))
-            ax.set_xlabel("target")
-            ax.set_title(f"{rows['protocol'].iloc[0]}: {gran}-level {METRIC_TITLES[metric]}")
-            ax.legend(fontsize=6, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-            path = figdir / f"bars_{gran}_{metric}.png"
-            fig.tight_layout()
-            fig.savefig(path, dpi=110)
-            plt.close(fig)
-            made.append(path)
-            repro = part[part["kind"] == "reproduced"]
-            if not repro.empty:
-                grid = repro.pivot_table(index="row", columns="target", values="value", aggfunc="mean")
-                grid = grid.reindex(columns=[c for c in cols if c in grid.columns])
-                fig, ax = plt.subplots(figsize=(1.2 + 1.1 * grid.shape[1], 1.0 + 0.45 * grid.shape[0]))
-                sns.heatmap(grid, annot=True, fmt=".1f", cmap="viridis" if metric == "auc" else "viridis_r",
-                            cbar_kws={"label": _metric_title(metric)}, ax=ax)
-                ax.set_title(f"{gran}-level {METRIC_TITLES[metric]}")
-                ax.set_xlabel("target")
-                ax.set_ylabel("backbone")
-                path = figdir / f"heatmap_{gran}_{metric}.png"
-                fig.tight_layout()
-                fig.savefig(path, dpi=110)
-                plt.close(fig)
-                made.append(path)
-    made += _roc_figures(rows, targets, figdir, notes, plt, sns)
-    return made
-
-
-def _roc_figures(rows, targets, figdir, notes, plt, sns) -> list[Path]:
-    from ..metrics import roc
-    from .compute import units
-    from .scores import read_scores
-
-    repro = rows[rows["kind"] == "reproduced"]
-    if repro.empty:
-        return []
-    curves: dict[tuple[str, str], list[tuple[str, np.ndarray, np.ndarray]]] = {}
-    names = row_names(repro)
-    for _, grp in repro.groupby("group_id", dropna=False, sort=True):
-        backbone = grp.iloc[0]["backbone"]
-        file = grp.iloc[0]["scores"][0]
-        try:
-            scores = read_scores(file)
-        except FsfmBenchError as exc:
-            notes.append(f"ROC for {backbone} skipped: {exc}")
-            continue
-        name = names.loc[grp.index[0]]
-        test = scores[scores["split"] != "val"]
-        for (target, gran), _ in grp.groupby(["target", "granularity"]):
-            sub = test[test["target"] == target]
-            if sub.empty:
-                continue
-            try:
-                y, s, _ = units(sub, gran)
-                fpr, tpr, _ = roc(y, s)
-            except FsfmBenchError as exc:
-                notes.append(f"ROC for {backbone}/{target}/{gran} skipped: {exc}")
-                continue
-            curves.setdefault((target, gran), []).append((name, fpr, tpr))
-    made = []
-    all_targets = targets + [t for t in dict.fromkeys(t for t, _ in curves) if t not in targets]
-    for target in all_targets:
-        grans = [g for g in GRAN_ORDER if (target, g) in curves]
-        if not grans:
-            continue
-        fig, axes = plt.subplots(1, len(grans), figsize=(3.6 * len(grans), 3.4), squeeze=False)
-        palette = sns.color_palette("tab10")
-        for ax, gran in zip(axes[0], grans):
-            for i, (name, fpr, tpr) in enumerate(curves[(target, gran)]):
-                ax.plot(fpr, tpr, label=name, color=palette[i % len(palette)], lw=1.2)
-            ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.7)
-            ax.set_title(f"{target}, {gran}-level")
-            ax.set_xlabel("FPR (real called fake)")
-            ax.set_ylabel("TPR (fake detected)")
-            ax.legend(fontsize=6, loc="lower right")
-        fig.tight_layout()
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in target)
-        path = figdir / f"roc_{safe}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        made.append(path)
-    return made
-
-
 # --- page writers ---------------------------------------------------------------------------------
 def _header(ref: str, doc: dict | None, n_results: int, n_superseded: int = 0) -> list[str]:
     lines = [f"# Leaderboard: {ref}" + (f" — {doc['title']}" if doc and doc.get("title") else ""), "",
@@ -707,7 +584,7 @@ def _header(ref: str, doc: dict | None, n_results: int, n_superseded: int = 0) -
              "bootstrap 95% interval in brackets. Reported rows are the papers' numbers with their "
              "source; Δ = reproduced − reported. "
              f"Rows selected with `{ORACLE_MARK}` chose their checkpoint on the target set itself.",
-             "", f"Results used: {n_results}"
+             "", f"Protocol {ref}: {pairing_text(ref, doc)}", "", f"Results used: {n_results}"
              + (f" ({n_superseded} superseded by same-seed reruns)" if n_superseded else "") + ".", ""]
     if doc and doc.get("notes"):
         lines += [f"Note on the reported numbers: {doc['notes']}", ""]
@@ -779,9 +656,13 @@ def _json_safe(obj: Any) -> Any:
 
 
 def _write_protocol(ref: str, rows: pd.DataFrame, doc: dict | None, targets: list[str], n_results: int,
-                    skipped, dest: Path, figures: bool, notes: list[str], n_superseded: int = 0) -> None:
+                    skipped, dest: Path, figures: bool, notes: list[str], n_superseded: int = 0,
+                    loaded: list[Loaded] | None = None) -> None:
+    from .robustness import section
+
     dest.mkdir(parents=True, exist_ok=True)
-    tables = display_tables(rows, targets)
+    robustness = section(rows, loaded or [])        # perturb= results: their own tables and figure
+    tables = display_tables(rows, targets) + robustness.tables
     header = _header(ref, doc, n_results, n_superseded)
     sources = _sources(doc)
     md = header[:]
@@ -789,7 +670,10 @@ def _write_protocol(ref: str, rows: pd.DataFrame, doc: dict | None, targets: lis
         md += [f"## {title}", "", to_markdown(table), ""]
     md += sources
     if figures:
-        figs = _figures(rows, targets, dest / "figures", notes) if not rows.empty else []
+        from .figures import render_figures
+
+        figs = render_figures(rows, targets, dest / "figures", notes) if not rows.empty else []
+        figs += robustness.figures(dest / "figures")
         md += ["## Figures", ""] + [f"![{f.stem}](figures/{f.name})" for f in figs] + [""]
     else:
         figs = []
@@ -840,13 +724,31 @@ def _publish(tmp: Path, out: Path) -> None:
 
 
 def build(results_dir: str | os.PathLike, out_dir: str | os.PathLike, *, reported: bool = True,
-          figures: bool = True, reported_dir: str | os.PathLike | None = None) -> BuildReport:
-    """Build every protocol's leaderboard; invalid result files are skipped and reported."""
+          figures: bool = True, reported_dir: str | os.PathLike | None = None, verify: bool = True) -> BuildReport:
+    """Build every protocol's leaderboard; invalid result files, and (``verify``) results their scores
+    do not reproduce (:mod:`.verify`), are skipped and reported. Builds into one ``out_dir`` run one
+    at a time, each from the results present when it starts (a slow build never publishes last)."""
+    from ..locks import held
+
     out = Path(out_dir)
-    loaded, skipped = collect(results_dir)          # a wrong results= fails before out= is created
+    _results_root(results_dir)                      # a wrong results= fails before out= is created
     if out.exists() and not out.is_dir():
         raise FsfmBenchError(f"leaderboard folder out={out} is a file, not a folder; pass out=DIR")
     out.mkdir(parents=True, exist_ok=True)
+    with held(out / ".build.lock", f"leaderboard build into {out}"):
+        return _build(results_dir, out, reported=reported, figures=figures, reported_dir=reported_dir, verify=verify)
+
+
+def _build(results_dir, out: Path, *, reported: bool, figures: bool, reported_dir, verify: bool) -> BuildReport:
+    from .result import remove_orphans
+    from .verify import problem
+
+    remove_orphans(results_dir)
+    loaded, skipped = collect(results_dir)
+    if verify:
+        failed = [(it, problem(it.result, it.path)) for it in loaded]
+        skipped += [(it.path, why) for it, why in failed if why]
+        loaded = [it for it, why in failed if not why]
     docs = load_reported(reported_dir) if reported else {}
     merged = merge_seeds(loaded)
     gone = set(superseded_paths(merged))
@@ -869,10 +771,12 @@ def build(results_dir: str | os.PathLike, out_dir: str | os.PathLike, *, reporte
             n_superseded = len(superseded_paths(repro))
             n_results = sum(1 for it in loaded if protocol_ref(it.result) == ref) - n_superseded
             _write_protocol(ref, rows, doc, targets, n_results, skipped, tmp / _protocol_dir(ref),
-                            figures, report.notes, n_superseded)
+                            figures, report.notes, n_superseded,
+                            loaded=[it for it in loaded if protocol_ref(it.result) == ref])
             report.protocols[ref] = out / _protocol_dir(ref)
         index = ["# fsfm-bench leaderboards", "", "Generated by `fsfm-bench leaderboard build`.", ""]
-        index += [f"- [{ref}]({_protocol_dir(ref)}/leaderboard.md)" for ref in report.protocols]
+        index += [f"- [{ref}]({_protocol_dir(ref)}/leaderboard.md): {pairing_text(ref, docs.get(ref))}"
+                  for ref in report.protocols]
         if skipped:
             index += ["", "## Skipped result files (invalid)", ""]
             index += [f"- `{p}`: {m}" for p, m in skipped]

@@ -45,10 +45,24 @@ def load_reported(directory: str | os.PathLike | None = None) -> dict[str, dict[
                 raise FsfmBenchError(f"{where}: rows/{i} cites unknown source {row['source']!r}; "
                                      f"declare it under sources ({', '.join(doc['sources'])})")
             parse_metric_name(row["metric"])
-        if doc["protocol"] in out:
-            raise FsfmBenchError(f"{where}: protocol {doc['protocol']} has reported numbers in two files")
-        out[doc["protocol"]] = doc
+        for ref in [doc["protocol"], *doc.get("paired_with", [])]:
+            if ref in out:
+                raise FsfmBenchError(f"{where}: protocol {ref} has reported numbers in two files "
+                                     f"({out[ref]['file']} and {where})")
+            # one document per protocol version that shows these numbers; ``made_with`` says which
+            # version makes them the same way, ``file`` where they live
+            out[ref] = {**doc, "protocol": ref, "made_with": doc["protocol"], "file": where}
     return out
+
+
+def pairing_text(ref: str, doc: dict[str, Any] | None) -> str:
+    """How a leaderboard says which reported numbers its protocol version ``ref`` is paired with."""
+    if not doc:
+        return "no reported numbers are paired with this version."
+    if doc.get("made_with", ref) == ref:
+        return f"reported rows from `{doc.get('file', '?')}`, made the same way as this version."
+    return (f"reported rows from `{doc.get('file', '?')}`, made with {doc['made_with']}, shown for comparison "
+            "only" + (f" ({doc['pairing_note']})" if doc.get("pairing_note") else "") + ".")
 
 
 def reported_cells(doc: dict[str, Any]) -> list[dict[str, Any]]:

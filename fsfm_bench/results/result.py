@@ -23,7 +23,7 @@ from .compute import THRESHOLD_SOURCES
 from .provenance import environment
 from .scores import write_scores
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"      # 1.2: optional `robustness` block (perturb=); 1.x files still read
 SELECTION_POLICIES = ("source_val", "last", "target_oracle")
 RESULT_GLOB = "result_*.json"
 
@@ -85,7 +85,8 @@ def build_result(*, protocol: str | Mapping[str, Any], backbone: str | Mapping[s
                  started_at: str | None = None, finished_at: str | None = None,
                  label: str | None = None, scores_file: str | None = None,
                  metrics: list[str] | None = None, finetuned: Mapping[str, Any] | None = None,
-                 train_wall_time_s: float | None = None) -> dict[str, Any]:
+                 train_wall_time_s: float | None = None,
+                 robustness: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Assemble a result dict (validated when written). Provenance is collected here.
 
     ``results`` is what :func:`~fsfm_bench.results.compute.compute_metrics` returned; ``data`` maps
@@ -135,6 +136,8 @@ def build_result(*, protocol: str | Mapping[str, Any], backbone: str | Mapping[s
         "results": results,
         "scores_file": scores_file or "",
     }
+    if robustness:              # perturb=: per condition results; write_result adds its scores file
+        result["robustness"] = {**_plain(robustness), "scores_file": ""}
     return result
 
 
@@ -162,8 +165,11 @@ def result_filename(result: Mapping[str, Any]) -> str:
 
 
 def write_result(result: dict[str, Any], results_dir: str | os.PathLike, scores=None,
-                 scores_format: str = "csv") -> Path:
+                 scores_format: str = "csv", robustness_scores=None) -> Path:
     """Validate and atomically write ``result`` (and its scores, when given) into ``results_dir``.
+
+    ``robustness_scores``: the perturbed per-sample scores of a result with a ``robustness`` block
+    (written beside it as ``<result>.robustness.scores.csv``).
 
     Names are unique per run (run id), so two runs writing into one folder at once both land;
     each file appears whole or not at all. Returns the result file's path.
@@ -181,6 +187,14 @@ def write_result(result: dict[str, Any], results_dir: str | os.PathLike, scores=
             write_scores(scores_file, scores)
             readable(scores_file)
             result["scores_sha256"] = sha256_file(scores_file)
+        if robustness_scores is not None and result.get("robustness"):
+            from .robustness import SCORES_SUFFIX
+
+            rob_file = path.with_name(path.name[:-len(".json")] + SCORES_SUFFIX)
+            result["robustness"]["scores_file"] = rob_file.name
+            write_scores(rob_file, robustness_scores)
+            readable(rob_file)
+            result["robustness"]["scores_sha256"] = sha256_file(rob_file)
         validate_result(result, f"result {path.name}")
         atomic_write_json(path, result)
         readable(path)
@@ -204,12 +218,13 @@ def _claim(out: Path, result: dict[str, Any]) -> tuple[Path, Path]:
     Two writers of results with the same run id (e.g. copies of one dict) race for one name; the
     loser takes a fresh run id. The lock is removed once the result is in place.
     """
+    from ..locks import try_acquire
+
+    remove_orphans(out)
     for _ in range(100):
         path = out / result_filename(result)
         lock = out / f".{path.name}.lock"
-        try:
-            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
+        if not try_acquire(lock):
             result["run_id"] = new_run_id()
             continue
         if path.exists():
@@ -218,6 +233,26 @@ def _claim(out: Path, result: dict[str, Any]) -> tuple[Path, Path]:
             continue
         return path, lock
     raise FsfmBenchError(f"could not reserve a unique result file name in {out}")
+
+
+def remove_orphans(results_dir: str | os.PathLike) -> list[Path]:
+    """Clear what a writer killed mid-way left in ``results_dir``: its stale claim lock (owner gone,
+    see :mod:`fsfm_bench.locks`) and the scores file written before a result that never came.
+    Returns the files removed."""
+    from ..locks import break_if_stale
+
+    removed = []
+    for lock in Path(results_dir).glob(".result_*.json.lock"):
+        if not break_if_stale(lock):
+            continue
+        removed.append(lock)
+        result = lock.with_name(lock.name[1:-len(".lock")])
+        if not result.exists():
+            for scores in lock.parent.glob(result.name[:-len(".json")] + ".scores.*"):
+                with contextlib.suppress(FileNotFoundError):
+                    scores.unlink()
+                    removed.append(scores)
+    return removed
 
 
 def read_result(path: str | os.PathLike, validate_it: bool = True) -> dict[str, Any]:
@@ -271,6 +306,12 @@ def new_result_from(original: Mapping[str, Any], original_path: str | os.PathLik
     out.mkdir(parents=True, exist_ok=True)
     src_scores = scores_path(original, original_path)
     result["scores_file"] = os.path.relpath(src_scores, out.resolve())
+    if info.get("robustness"):          # recomputed by rescore; the perturbed scores stay where they are
+        from .robustness import robustness_scores_path
+
+        result["robustness"] = _plain(info["robustness"])
+        result["robustness"]["scores_file"] = os.path.relpath(robustness_scores_path(original, original_path),
+                                                              out.resolve())
     path = out / result_filename(result)
     validate_result(result, f"result {path.name}")
     atomic_write_json(path, result)

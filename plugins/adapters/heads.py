@@ -81,11 +81,27 @@ class FASHead(TaskAdapter):
     token axis as the official code does: ``token_axis_norm=True``; False normalises each token's
     feature vector instead); a classifier Linear(512, 2) (N(0, 0.01)) whose weight is L2-normalised
     along dim 0 at every forward gives the logits, and only token 0's are used.
+
+    How the weight is normalised (``classifier_norm``):
+
+    - ``data`` (the official rule, cdfas@2): at every forward the stored weight is REPLACED by its
+      normalised value, outside autograd, and the logits use it; the gradient is therefore taken
+      with respect to the normalised weight, and the optimiser steps from there (the next forward
+      normalises the stepped weight again).
+    - ``autograd`` (cdfas@1): the logits use ``F.normalize(weight)`` inside autograd, so the
+      gradient flows through the normalisation (projected onto the tangent of the unit sphere and
+      divided by the stored norm) and the stored weight is never normalised.
     """
+
+    CLASSIFIER_NORMS = ("data", "autograd")
 
     def __init__(self, embed_dim: int, num_prefix_tokens: int = 0, smoothing: float = 0.0,
                  hidden: int = 512, dropout: float = 0.5, token_axis_norm: bool = True,
-                 norm_eps: float = 1e-6) -> None:
+                 norm_eps: float = 1e-6, classifier_norm: str = "autograd") -> None:
+        if classifier_norm not in self.CLASSIFIER_NORMS:
+            from fsfm_bench.errors import UsageError
+
+            raise UsageError(f"fas_head: classifier_norm must be data or autograd, got {classifier_norm!r}")
         super().__init__(embed_dim, num_prefix_tokens, smoothing)
         self.fc_norm = nn.LayerNorm(self.embed_dim, eps=norm_eps)
         self.embedder = nn.Sequential(nn.Linear(self.embed_dim, hidden), nn.ReLU(inplace=True),
@@ -96,6 +112,7 @@ class FASHead(TaskAdapter):
         nn.init.normal_(self.classifier.weight, std=0.01)
         nn.init.zeros_(self.classifier.bias)
         self.token_axis_norm = bool(token_axis_norm)
+        self.classifier_norm = classifier_norm
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         pooled = self.fc_norm(self.patch_mean(tokens))
@@ -107,6 +124,11 @@ class FASHead(TaskAdapter):
         axis = 1 if self.token_axis_norm else 2
         norm = torch.linalg.vector_norm(feat, ord=2, dim=axis, keepdim=True).clamp_min(1e-12)
         feat = feat / (norm.sqrt() * 2 ** 0.5)
-        weight = F.normalize(self.classifier.weight, p=2, dim=0)
+        if self.classifier_norm == "data":
+            with torch.no_grad():
+                self.classifier.weight.copy_(F.normalize(self.classifier.weight, p=2, dim=0, eps=0.0))
+            weight = self.classifier.weight
+        else:
+            weight = F.normalize(self.classifier.weight, p=2, dim=0)
         logits = F.linear(feat, weight, self.classifier.bias)
         return logits[:, 0]

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fsfm_bench.errors import FsfmBenchError
+
 from .base import (IMAGE_EXTS, VIDEO_EXTS, DatasetAdapter, Scan, as_list, list_files, read_text_lines, rel_posix,
                    walk_files)
 
@@ -224,7 +226,31 @@ class CelebASpoof(DatasetAdapter):
     """CelebA-Spoof: 625,537 images of 10,177 subjects; Data/<train|test>/<id>/<live|spoof>/."""
 
     name = "celeba_spoof"
-    defaults = {"splits": ["train", "test"], "use_labels": True}
+    defaults = {"splits": ["train", "test"], "use_labels": True, "subset_lists": None}
+
+    @staticmethod
+    def subset(root: Path, lists: Any) -> set[str] | None:
+        """The images named by the subset list files (paths relative to the root, or absolute), or None.
+
+        The MCIO code trains on a published CelebA-Spoof subset (``celeb_real_train.txt`` and
+        ``celeb_fake_train.txt`` of the few_shot_fas/FLIP lineage), one image per line named by its
+        flattened path (``Data_train_4980_live_494405.png`` for ``Data/train/4980/live/494405.png``;
+        any leading folders are ignored); see docs/protocol-fidelity.md.
+        """
+        if not lists:
+            return None
+        keep: set[str] = set()
+        for name in as_list(lists):
+            path = Path(name) if Path(name).is_absolute() else root / name
+            if not path.is_file():
+                raise FsfmBenchError(f"celeba_spoof: the subset list {path} does not exist; put the published "
+                                     "list files (celeb_real_train.txt, celeb_fake_train.txt) in the dataset root, "
+                                     "or drop options.subset_lists to use every image")
+            for line in read_text_lines(path):
+                line = line.strip()
+                if line:
+                    keep.add(line.split()[0].split("/")[-1].replace("_", "/"))
+        return keep
 
     def _scan(self, root: Path, opts: dict[str, Any]) -> Scan:
         scan = Scan()
@@ -232,6 +258,7 @@ class CelebASpoof(DatasetAdapter):
             root_used, prefix = root / "CelebA_Spoof", "CelebA_Spoof/"
         else:
             root_used, prefix = root, ""
+        subset = self.subset(root, opts.get("subset_lists"))
         for split in as_list(opts["splits"]):
             data = self.require(root_used, f"Data/{split}")
             labels = None
@@ -248,6 +275,8 @@ class CelebASpoof(DatasetAdapter):
                     scan.extra.append(prefix + rel)
                     continue
                 found.add(rel)
+                if subset is not None and rel not in subset:
+                    continue                                     # outside the published training subset
                 label = int(parts[3] == "spoof")
                 meta: dict[str, Any] = {"subject": parts[2]}
                 manipulation = "spoof" if label else "real"

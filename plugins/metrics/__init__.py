@@ -19,6 +19,6 @@ def register_metrics(register):
     register("acc", m.acc)
     register("balanced_acc", m.balanced_acc)
     register("hter", m.hter)
-    register("tpr_at_fpr", m.tpr_at_fpr)
+    register("tpr_at_fpr", m.tpr_at_fpr)         # tpr_at_fpr_live is this function with positive="real"
     register("aggregate_videos", m.aggregate_videos)
     register("bootstrap_ci", m.bootstrap_ci)

@@ -16,17 +16,14 @@ HERE = Path(__file__).resolve().parent
 
 @hookimpl
 def register_protocols(register):
+    """Every version as ``id@version``; the plain ``id`` names the newest one (older ones stay runnable)."""
     from fsfm_bench.protocols import ProtocolDefinition
 
-    by_id: dict[str, list[ProtocolDefinition]] = {}
+    newest: dict[str, ProtocolDefinition] = {}
     for path in sorted(HERE.glob("*.yaml")):
         definition = ProtocolDefinition.from_file(path)
-        by_id.setdefault(definition.id, []).append(definition)
-    for pid, versions in by_id.items():
-        versions.sort(key=lambda d: d.version)
-        # the bare id is the newest version; every version of an id with several is also `id@N`,
-        # so `protocol=demo` runs demo@2 while demo@1 stays loadable as `protocol=demo@1`
-        register(pid, versions[-1], description=versions[-1].title)
-        if len(versions) > 1:
-            for definition in versions:
-                register(definition.ref, definition, description=definition.title)
+        register(definition.ref, definition, description=definition.title)
+        if definition.id not in newest or definition.version > newest[definition.id].version:
+            newest[definition.id] = definition
+    for pid, definition in newest.items():
+        register(pid, definition, description=f"{definition.title} (= {definition.ref})")

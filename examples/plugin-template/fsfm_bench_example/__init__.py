@@ -6,8 +6,9 @@ from fsfm_bench.hookspecs import hookimpl
 fsfm_bench_api = ">=1,<2"
 
 
-# Register light factories and import torch/timm inside them: `fsfm-bench plugins` and `ls` load
-# every plugin, and should not pay for importing models nobody asked for.
+# Register light factories and import torch/timm inside them: a plugin without an up-to-date
+# fsfm_bench_index.json is imported by `fsfm-bench plugins` and `ls`, which should not pay for
+# importing models nobody asked for (see README.md, "Make your own", step 5).
 def example_vit(checkpoint=None, **kwargs):
     """Example ViT (64-d, 2 blocks) for plugin authors to copy."""
     from .backbone import build_example_vit
