@@ -24,7 +24,7 @@ def test_bare_name_is_the_newest_version_and_the_old_one_stays_loadable():
     assert compose("demo", "fsfm").to_dict()["protocol"]["version"] == 2
     v1 = compose("demo@1", "fsfm").to_dict()
     assert v1["protocol"]["version"] == 1 and v1["recipe_name"] == "finetune_demo"
-    assert get("protocols", "cdfd").ref == "cdfd@1"          # single-version protocols: unchanged
+    assert get("protocols", "diff_fsvfm").ref == "diff_fsvfm@1"   # single-version protocols: unchanged
 
 
 def _v2() -> Protocol:
