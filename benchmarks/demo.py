@@ -10,7 +10,8 @@ the wall time includes preparing the bundled faces and, for fsfm, its tiny pretr
    training and validation labels shuffled between sources (test labels intact). A pipeline that
    learns nothing real must land at chance here.
 
-Printed per run: wall time, source-val frame AUC (in-domain: the families it trained on) and the
+Printed per run: wall and CPU time, source-val frame AUC (in-domain: the families it trained on;
+for the broken run against the true labels) and the
 unseen-target frame and video AUC, each with its bootstrap 95% interval (sources resampled: a clip or
 a photo with all its augmented copies); then the fsfm - vit_scratch gap on the unseen target with a
 paired bootstrap interval (the same resampled sources scored by both), and the ratio of the two wall
@@ -96,12 +97,16 @@ def ci_text(ci) -> str:
     return f"{100 * ci.estimate:.1f} [{100 * ci.low:.1f}, {100 * ci.high:.1f}]"
 
 
-def summarise(name: str, times: tuple[float, float], results: Path, n: int) -> dict:
+def summarise(name: str, times: tuple[float, float], results: Path, n: int, true_val=None) -> dict:
+    """One run's figures; ``true_val`` (path, label, video_id of the real validation rows) scores a
+    shuffled-labels run against the labels it was NOT trained on."""
     from fsfm_bench.metrics.binary import auc
     from fsfm_bench.metrics.bootstrap import bootstrap_ci
 
     res, scores = one_result(results)
     val = scores[scores["split"] == "val"]
+    if true_val is not None:
+        val = true_val.merge(val[["path", "score"]], on="path")
     test = scores[scores["split"] == "test"]
     out = {"run": name, "wall_s": round(times[0], 1), "cpu_s": round(times[1], 1), "train_s": round(res["timing"].get("train_wall_time_s") or 0, 1),
            "variant": res["backbone"].get("variant"), "init": res["checkpoint"].get("made_by") or res["checkpoint"]["sha256"],
@@ -112,6 +117,7 @@ def summarise(name: str, times: tuple[float, float], results: Path, n: int) -> d
     video = res["results"]["unseen"]["video"]["auc"]
     out["unseen_video_auc"] = video
     out["scores"] = test
+    out["val_rows"] = scores[scores["split"] == "val"][["path", "label", "video_id"]]
     return out
 
 
@@ -166,10 +172,11 @@ def main() -> None:
         broken.mkdir(exist_ok=True)
         shuffled = shuffled_copy(prepared, broken / "prepared-shuffled")
         times = run_demo("fsfm", broken, [f"checkpoint={encoder}", f"data.prepared.demo2={shuffled}", *extra])
-        rows.append(summarise("fsfm, labels shuffled", times, broken / "results", args.bootstrap))
+        rows.append(summarise("fsfm, labels shuffled", times, broken / "results", args.bootstrap,
+                              true_val=rows[args.backbones.split(",").index("fsfm")]["val_rows"]))
     print(f"\n{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPU cores, load average "
           f"{load:.1f} at the start, Python {platform.python_version()}; work folder {root}\n")
-    print("| run | init | wall s (cold) | CPU s | source-val AUC (in-domain) | unseen AUC, frame | unseen AUC, video |")
+    print("| run | init | wall s (cold) | CPU s | source-val AUC (in-domain, true labels) | unseen AUC, frame | unseen AUC, video |")
     print("|---|---|---:|---:|---|---|---|")
     for r in rows:
         v = r["unseen_video_auc"]
@@ -177,7 +184,8 @@ def main() -> None:
         print(f"| {r['run']} | {r['variant'] or str(r['init'])[:12]} | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {ci_text(r['val_auc'])} | "
               f"{ci_text(r['unseen_auc'])} | {video} |")
     by = {r["run"]: r for r in rows}
-    out = {"rows": [{k: (v._asdict() if hasattr(v, "_asdict") else v) for k, v in r.items() if k != "scores"}
+    out = {"rows": [{k: (v._asdict() if hasattr(v, "_asdict") else v) for k, v in r.items()
+                     if k not in ("scores", "val_rows")}
                     for r in rows], "load_average": load}
     if "fsfm" in by and "vit_scratch" in by:
         est, low, high = paired_gap(by["fsfm"]["scores"], by["vit_scratch"]["scores"], args.bootstrap)
