@@ -34,7 +34,6 @@ KIND_HOOKS: dict[str, str] = {
     "protocols": "register_protocols",
     "metrics": "register_metrics",
     "perturbations": "register_perturbations",
-    "transforms": "register_transforms",
 }
 
 
@@ -92,7 +91,3 @@ def register_metrics(register):
 def register_perturbations(register):
     """Register test-time perturbations (robustness families with five severity levels each)."""
 
-
-@hookspec
-def register_transforms(register):
-    """Register data transforms."""

@@ -16,7 +16,7 @@ from fsfm_bench.cli import main as cli
 
 VIT_NAMES = ["fsfm", "mae", "dino", "farl", "clip", "mcf", "supervised", "vit_scratch"]
 CNN_NAMES = ["xception", "efficientnet_b4"]
-#: the paper's base-model rows (fsfm-tables.md) -> the name that runs each
+#: the paper's base-model rows (registry/reported/*.yaml) -> the name that runs each
 PAPER_ROWS = {"Xception": "xception", "EfficientNet-B4": "efficientnet_b4", "ViT-B Scratch": "vit_scratch",
               "ViT-B Sup(IN)": "supervised", "MAE ViT-B": "mae", "DINO ViT-B": "dino", "MCF ViT-B": "mcf",
               "CLIP ViT-B": "clip", "FSFM ViT-B": "fsfm"}

@@ -73,7 +73,7 @@ class LinearProbe(FSFMHead):
 
 
 class FASHead(TaskAdapter):
-    """The anti-spoofing head of FSFM's MCIO code (fsfm-method.md §2.3).
+    """The anti-spoofing head of FSFM's MCIO code (docs/method.md, "Cross-domain anti-spoofing").
 
     Token 0 is replaced by fc_norm(mean of patch tokens); every token goes through
     Linear(D, 512) (N(0, 0.005), bias 0.1) -> ReLU -> Dropout(0.5); features are divided by

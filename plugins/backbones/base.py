@@ -32,7 +32,7 @@ def _relative(name: str, anchor: str) -> str:
 
 
 class BackboneBase(nn.Module):
-    """Attributes every backbone carries (see DESIGN.md, Contracts)."""
+    """Attributes every backbone carries (docs/plugins.md, "Backbones")."""
 
     embed_dim: int
     patch_size: int | None
