@@ -8,6 +8,7 @@ to call it and how to show it.
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,8 @@ class MetricSpec:
             raise FsfmBenchError(f"MetricSpec {self.name!r}: fn must be callable, got {self.fn!r}")
         if self.fast is not None and self.fast[0] not in ("curve", "threshold"):
             raise FsfmBenchError(f"MetricSpec {self.name!r}: fast kind must be 'curve' or 'threshold'")
+        # what `fsfm-bench ls metrics` shows: the description, else the function's docstring
+        object.__setattr__(self, "__doc__", self.description or inspect.getdoc(self.fn) or self.display)
 
     def __call__(self, labels, scores, **kwargs: Any) -> Any:
         """The metric itself: ``fn(labels, scores, **fixed, **kwargs)`` (registries hold callables)."""

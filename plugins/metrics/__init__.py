@@ -35,7 +35,9 @@ def _specs():
                    fast=("threshold", C.balanced_acc_from_counts)),
         # the same estimator with live as the positive class (score P(real)): FSFM's and the MCIO papers' TPR@FPR
         MetricSpec("tpr_at_fpr_live", m.tpr_at_fpr, True, "TPR@FPR (live positive)", param="fpr", default=0.01,
-                   fixed=(("positive", "real"),), order=6, fast=("curve", tpr_curve)),
+                   fixed=(("positive", "real"),), order=6, fast=("curve", tpr_curve),
+                   description="Largest TPR over ROC points with FPR <= fpr, live as the positive class "
+                               "(score P(real); FSFM's and the MCIO papers' TPR@FPR)."),
         MetricSpec("tpr_at_fpr", m.tpr_at_fpr, True, "TPR@FPR (attack positive)", param="fpr", default=0.01,
                    order=7, fast=("curve", tpr_curve)),
     ]
@@ -44,5 +46,4 @@ def _specs():
 @hookimpl
 def register_metrics(register):
     for spec in _specs():
-        register(spec.name, spec, description=(spec.fn.__doc__ or spec.title).strip().splitlines()[0]
-                 + (" (live as the positive class)" if spec.name == "tpr_at_fpr_live" else ""))
+        register(spec.name, spec)
