@@ -1,5 +1,8 @@
 """Task adapters: a head on a backbone's tokens, its loss, and P(positive = fake/attack).
 
+The base class ``TaskAdapter`` lives in the core (``fsfm_bench/bases/adapter.py``) and is
+re-exported here for the old import path.
+
 Every adapter takes the backbone's ``forward_features`` tokens ``[B, prefix + N, D]`` (the backbone
 contract), so one adapter works on every registered backbone. Label 1 is the positive class;
 ``prob_positive`` is the softmax probability of class 1.
@@ -10,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fsfm_bench.bases.adapter import TaskAdapter
+from fsfm_bench.bases.adapter import TaskAdapter  # noqa: F401 - re-exported (old import path)
 
 
 class FSFMHead(TaskAdapter):
