@@ -29,7 +29,7 @@ class ContractError(FsfmBenchError):
 
 
 @runtime_checkable
-class Backbone(Protocol):
+class BackboneProtocol(Protocol):
     """A built backbone, as fine-tuning (``finetune/model.py``, ``finetune/optim.py``) uses it.
 
     ``forward_features(x [B, 3, H, W])`` -> tokens ``[B, prefix + N, D]`` (a CNN: ``[B, H*W, C]``);
@@ -55,7 +55,7 @@ class Backbone(Protocol):
 
 
 @runtime_checkable
-class MaskingStrategy(Protocol):
+class MaskingProtocol(Protocol):
     """``strategy(parsing_maps [B, H, W] int, generator=None) -> (mask [B, N] bool, focus [B, N] bool)``.
 
     Exactly ``K = int(N * mask_ratio)`` True per row of ``mask`` (the pretraining model gathers the
@@ -68,7 +68,7 @@ class MaskingStrategy(Protocol):
 
 
 @runtime_checkable
-class TaskAdapter(Protocol):
+class AdapterProtocol(Protocol):
     """A head on the backbone's tokens, built as ``factory(embed_dim=, num_prefix_tokens=, smoothing=, **opts)``.
 
     ``forward(tokens) -> logits [B, 2]``, ``loss(logits, target)`` (hard labels [B] or soft [B, 2]),
@@ -85,7 +85,7 @@ class TaskAdapter(Protocol):
 
 
 @runtime_checkable
-class DatasetAdapterLike(Protocol):
+class DatasetProtocol(Protocol):
     """A dataset adapter instance (``cls()``): ``index``, ``verify`` and its ``card``, named ``name``."""
 
     name: str
@@ -115,7 +115,7 @@ def _missing(obj: Any, attrs: Sequence[str], methods: Sequence[str]) -> list[str
 def check_backbone(model: Any, name: str | None = None, plugin: str | None = None) -> Any:
     """Refuse a built backbone that fine-tuning could not use; return it unchanged.
 
-    Checks the attributes and methods of :class:`Backbone` and that ``layer_id`` gives an int in
+    Checks the attributes and methods of :class:`BackboneProtocol` and that ``layer_id`` gives an int in
     ``0 .. num_layers + 1`` for every parameter (cheap: one call per parameter name).
     """
     def fail(problem: str) -> ContractError:
@@ -182,7 +182,7 @@ def check_dataset(adapter: Any, name: str | None = None, plugin: str | None = No
         if not isinstance(own, str) or not own:
             raise fail(f"its class attribute name must be the registered name, got {own!r}")
         return adapter
-    if not isinstance(adapter, DatasetAdapterLike):
+    if not isinstance(adapter, DatasetProtocol):
         missing = _missing(adapter, ("name",), ("index", "verify"))
         raise fail(f"missing {', '.join(missing)}")
     return adapter
@@ -204,7 +204,7 @@ def _check_signature(fn: Callable, keywords: Sequence[str], kind: str, name: str
 
 def check_registration(kind: str, name: str, obj: Any, plugin: str | None = None) -> None:
     """What can be checked when a plugin registers ``obj`` (no build, no torch): factories are
-    callable; dataset adapters are classes with the :class:`DatasetAdapterLike` members."""
+    callable; dataset adapters are classes with the :class:`DatasetProtocol` members."""
     if kind == "datasets":
         check_dataset(obj, name, plugin)
         return

@@ -15,7 +15,7 @@ from torch import nn
 
 import fsfm_bench
 from fsfm_bench import testing
-from fsfm_bench.contracts import (Backbone, ContractError, check_adapter, check_backbone, check_dataset,
+from fsfm_bench.contracts import (BackboneProtocol, ContractError, check_adapter, check_backbone, check_dataset,
                                   check_masking)
 from fsfm_bench.plugins import entries
 
@@ -127,7 +127,7 @@ class _Tiny(nn.Module):
 
 
 def test_check_backbone_bounds_layer_ids_and_attributes():
-    assert isinstance(check_backbone(_Tiny(layer=1), "tiny"), Backbone)
+    assert isinstance(check_backbone(_Tiny(layer=1), "tiny"), BackboneProtocol)
     with pytest.raises(ContractError, match=r"^backbone 'tiny' breaks .*layer_id\('block.weight'\) = 5, "
                                             r"expected an int in 0..2"):
         check_backbone(_Tiny(layer=5), "tiny")
@@ -161,7 +161,8 @@ def test_check_masking_adapter_and_dataset_name_what_is_missing():
         def loss(self, logits, target):
             return logits.sum()
 
-    with pytest.raises(ContractError, match=r"^task adapter 'a' breaks the task adapter contract: missing prob_positive\(\)"):
+    with pytest.raises(ContractError,
+                       match=r"^task adapter 'a' breaks the task adapter contract: missing prob_positive\(\)"):
         check_adapter(NoProb(), "a")
     with pytest.raises(ContractError, match=r"missing name, index\(\), verify\(\)\. See"):
         check_dataset(object(), "d")
@@ -193,7 +194,7 @@ def _tiny_kwargs(name: str) -> tuple[dict, int | None]:
 def test_every_registered_backbone_passes_the_contract(name):
     kwargs, size = _tiny_kwargs(name)
     model = testing.assert_backbone_contract(name, input_size=size, **kwargs)
-    assert isinstance(model, Backbone)
+    assert isinstance(model, BackboneProtocol)
 
 
 def test_every_registered_masking_strategy_adapter_and_dataset_passes_the_contract():

@@ -1,4 +1,4 @@
-"""The task-adapter base class (:class:`fsfm_bench.contracts.TaskAdapter`), in the core so that a
+"""The task-adapter base class (:class:`fsfm_bench.contracts.AdapterProtocol`), in the core so that a
 third-party head subclasses the same class the built-ins do (``plugins/adapters/heads.py``).
 
 Every adapter takes the backbone's ``forward_features`` tokens ``[B, prefix + N, D]`` (the backbone

@@ -1,4 +1,4 @@
-"""The backbone contract (:class:`fsfm_bench.contracts.Backbone`), implemented once over timm models.
+"""The backbone contract (:class:`fsfm_bench.contracts.BackboneProtocol`), implemented once over timm models.
 
 ``ViTBackbone`` wraps a timm ``VisionTransformer`` (kept at ``.vit``); ``CNNBackbone`` wraps a timm
 CNN. Both give tokens from ``forward_features`` ([B, prefix + N, D]; CNNs [B, H*W, C]), pooled

@@ -1,4 +1,5 @@
-"""The shape every dataset adapter shares (:class:`fsfm_bench.contracts.DatasetAdapterLike`): options, root checks, file walks and clear layout errors.
+"""The shape every dataset adapter shares: options, root checks, file walks and clear layout errors
+(the contract itself: :class:`fsfm_bench.contracts.DatasetProtocol`).
 
 An adapter reads one official layout exactly as its authors ship it and returns
 :class:`~fsfm_bench.data.items.MediaItem` objects (label 1 = fake/attack). Subclasses implement
