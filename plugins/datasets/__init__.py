@@ -1,6 +1,6 @@
 """Built-in dataset adapters: one per official layout, plus generic ``folder`` and ``list``.
 
-Each adapter is a class (see :class:`fsfm_bench_plugins.datasets.base.DatasetAdapter`):
+Each adapter is a class (see :class:`fsfm_bench.bases.dataset.DatasetAdapter`):
 ``cls().index(root, **options) -> list[MediaItem]``, ``cls().card`` (registry/datasets/<name>.yaml),
 ``cls().verify(root, **options) -> VerifyReport``.
 """
