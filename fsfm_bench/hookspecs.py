@@ -84,7 +84,7 @@ def register_protocols(register):
 
 @hookspec
 def register_metrics(register):
-    """Register metrics (functions of labels and scores)."""
+    """Register metrics: one ``fsfm_bench.metrics.MetricSpec`` per name (function, direction, threshold, title)."""
 
 
 @hookspec
