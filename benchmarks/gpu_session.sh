@@ -20,6 +20,8 @@ python3 -m fsfm_bench plugins | tee -a "$OUT/gpu.txt"
 # ONLY="a b" runs just the steps so named (a rerun of part of the session in a second call).
 step() { local name=$1 limit=$2; shift 2; if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi; echo "=== $name: $*"; timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.log"; echo "=== $name exit ${PIPESTATUS[0]}"; }
 # At most 8 files come back from a device call: gpu.txt and one log per step (the figures are in the logs).
+# The nine steps write nine logs, so a whole session is two calls, e.g. the first six steps, then
+# ONLY="evaluate_gpu_batched perturb_gpu pretrain_gpu_compile_blocks".
 step ceiling 45 python3 benchmarks/gpu_ceiling.py --device cuda
 step pretrain_gpu 120 python3 benchmarks/pretrain_gpu.py --device cuda --profile 3
 step evaluate_gpu 100 python3 benchmarks/evaluate.py --device cuda --arch vit_base_patch16_224 --images 8192 --batch-size 256 --workers 16

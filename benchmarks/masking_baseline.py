@@ -1,7 +1,7 @@
 """Baseline for benchmarks/masking.py: CRFR-P written the plain way, one sample at a time.
 
-This is the shape of FSFM's released collate (fsfm-method.md §1.3, §5: "per-sample python loops with
-max-pooling over 224x224 maps"): for each sample, one max-pool per region group, then one
+This is the shape of FSFM's released collate (docs/method.md, "CRFR-P masking" and "Where the official code is slow": per-sample
+Python loops with max-pooling over 224x224 maps): for each sample, one max-pool per region group, then one
 ``torch.randperm`` per group. Same algorithm as the batched ``crfr_p`` plugin (same groups,
 ownership, half-to-even rounding, drift rule, |FR| >= K case); only the random draws differ. Kept
 here, outside the product, so the speed-up the plugin claims is measured against something real.

@@ -19,16 +19,21 @@ def load_plugins(reload: bool = False):
 
 
 def build_backbone(name: str, checkpoint: str | None = None, **kwargs: Any):
-    """Build the registered backbone ``name`` (optionally from an official checkpoint)."""
-    from .plugins import get
+    """Build the registered backbone ``name`` (optionally from an official checkpoint).
 
-    factory = get("backbones", name)
-    return factory(checkpoint=checkpoint, **kwargs)
+    The result is checked against :class:`fsfm_bench.contracts.Backbone` here, at build time, so a
+    plugin whose backbone lacks e.g. ``layer_id`` is refused with one line naming it."""
+    from .contracts import check_backbone
+    from .plugins import get_entry
+
+    entry = get_entry("backbones", name)
+    return check_backbone(entry.obj(checkpoint=checkpoint, **kwargs), name, entry.plugin.name)
 
 
 def build_masking(name: str, mask_ratio: float = 0.75, patch_size: int = 16, **kwargs: Any):
     """Build the registered masking strategy ``name``: a callable (parsing_maps, generator) -> (mask, focus)."""
-    from .plugins import get
+    from .contracts import check_masking
+    from .plugins import get_entry
 
-    factory = get("masking", name)
-    return factory(mask_ratio=mask_ratio, patch_size=patch_size, **kwargs)
+    entry = get_entry("masking", name)
+    return check_masking(entry.obj(mask_ratio=mask_ratio, patch_size=patch_size, **kwargs), name, entry.plugin.name)

@@ -34,7 +34,6 @@ KIND_HOOKS: dict[str, str] = {
     "protocols": "register_protocols",
     "metrics": "register_metrics",
     "perturbations": "register_perturbations",
-    "transforms": "register_transforms",
 }
 
 
@@ -85,14 +84,10 @@ def register_protocols(register):
 
 @hookspec
 def register_metrics(register):
-    """Register metrics (functions of labels and scores)."""
+    """Register metrics: one ``fsfm_bench.metrics.MetricSpec`` per name (function, direction, threshold, title)."""
 
 
 @hookspec
 def register_perturbations(register):
     """Register test-time perturbations (robustness families with five severity levels each)."""
 
-
-@hookspec
-def register_transforms(register):
-    """Register data transforms."""

@@ -29,6 +29,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from . import hookspecs
+from .contracts import check_registration
 from .errors import FsfmBenchError, UsageError, did_you_mean
 from .hookspecs import KIND_HOOKS
 from .plugin_index import index_path, read_index
@@ -157,6 +158,7 @@ def _register_one(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> li
             def register(name: str, obj: Any, description: str | None = None, _kind: str = kind) -> None:
                 if not isinstance(name, str) or not name:
                     raise TypeError(f"register() needs a non-empty name, got {name!r}")
+                check_registration(_kind, name, obj, info.name)
                 staged.append(Entry(_kind, name, obj, _describe(obj, description), info))
 
             impl.function(register=register)

@@ -32,7 +32,6 @@ FORGERIES = Registry("forgery", scope=SCOPE)                       # (register_f
 PROTOCOLS = Registry("protocol", scope=SCOPE)                      # (register_protocols)
 METRICS = Registry("metric", scope=SCOPE)                          # (register_metrics)
 PERTURBATIONS = Registry("perturbation", scope=SCOPE)              # (register_perturbations)
-TRANSFORMS = Registry("transform", scope=SCOPE)                    # (register_transforms)
 
 # --- mmengine children the core fills (Runner-buildable parts) ---------------------------------
 MODELS = Registry("model", parent=MMENGINE_MODELS, scope=SCOPE)
@@ -61,5 +60,4 @@ PLUGIN_REGISTRIES: dict[str, tuple[Registry, str]] = {
     "protocols": (PROTOCOLS, "register_protocols"),
     "metrics": (METRICS, "register_metrics"),
     "perturbations": (PERTURBATIONS, "register_perturbations"),
-    "transforms": (TRANSFORMS, "register_transforms"),
 }

@@ -13,9 +13,7 @@ import timm
 import torch
 import torch.nn.functional as F
 
-TINY = dict(embed_dim=64, depth=2, num_heads=2, img_size=64)   # ViT-B/16 layout, 4x4 patch grid
-VIT = "vit_base_patch16_224"
-CLIP_VIT = "vit_base_patch16_clip_quickgelu_224"
+from fsfm_bench.testing import CLIP_VIT, TINY, VIT  # noqa: F401 - the public helper owns the tiny configs
 
 
 def reference(arch: str = VIT, seed: int = 0, global_pool: str = "token", num_classes: int = 0, **over) -> torch.nn.Module:

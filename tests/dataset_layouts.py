@@ -2,7 +2,7 @@
 
 Media files are zero-byte placeholders (adapters never decode), except where a test asks for real
 frames; the layout files (split JSONs, test lists, labels.csv, dataset.json, client lists) are
-written byte for byte as the datasets ship them (see shared/reference/dataset-layouts.md).
+written byte for byte as the datasets ship them (each layout and its source: the cards in registry/datasets/).
 """
 from __future__ import annotations
 

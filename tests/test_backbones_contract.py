@@ -13,10 +13,11 @@ import fsfm_bench
 from backbones_testutil import CLIP_VIT, TINY, VIT, reference, write_fsfm, write_mean_std
 from fsfm_bench.checkpoints import list_cards
 from fsfm_bench.cli import main as cli
+from fsfm_bench.testing import assert_backbone_contract
 
 VIT_NAMES = ["fsfm", "mae", "dino", "farl", "clip", "mcf", "supervised", "vit_scratch"]
 CNN_NAMES = ["xception", "efficientnet_b4"]
-#: the paper's base-model rows (fsfm-tables.md) -> the name that runs each
+#: the paper's base-model rows (registry/reported/*.yaml) -> the name that runs each
 PAPER_ROWS = {"Xception": "xception", "EfficientNet-B4": "efficientnet_b4", "ViT-B Scratch": "vit_scratch",
               "ViT-B Sup(IN)": "supervised", "MAE ViT-B": "mae", "DINO ViT-B": "dino", "MCF ViT-B": "mcf",
               "CLIP ViT-B": "clip", "FSFM ViT-B": "fsfm"}
@@ -29,8 +30,9 @@ def _tiny(name):
 
 @pytest.mark.parametrize("name,global_pool", [(n, "avg") for n in VIT_NAMES] + [("fsfm", "token"), ("clip", "token")])
 def test_vit_contract_and_layer_ids(name, global_pool):
-    model = fsfm_bench.build_backbone(name, arch=CLIP_VIT if name in ("farl", "clip") else VIT,
-                                      global_pool=global_pool, **TINY)
+    # the generic contract (shapes, pool == forward, layer ids, mean/std): the public helper plugins use too
+    model = assert_backbone_contract(name, arch=CLIP_VIT if name in ("farl", "clip") else VIT,
+                                     global_pool=global_pool, **TINY)
     assert model.vit.__class__.__name__ == "VisionTransformer"
     assert (model.embed_dim, model.patch_size, model.num_prefix_tokens, model.input_size, model.num_layers) == (64, 16, 1, 64, 2)
     assert len(model.mean) == 3 and len(model.std) == 3 and min(model.std) > 0
@@ -62,7 +64,7 @@ def test_vit_contract_and_layer_ids(name, global_pool):
 
 @pytest.mark.parametrize("name", CNN_NAMES)
 def test_cnn_contract(name):
-    model = fsfm_bench.build_backbone(name).eval()
+    model = assert_backbone_contract(name, input_size=64 if name == "xception" else 32)
     assert model.patch_size is None and model.num_prefix_tokens == 0
     assert model.input_size == (299 if name == "xception" else 380)
     with torch.no_grad():

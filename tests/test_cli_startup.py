@@ -61,7 +61,8 @@ def test_ls_lists_builtins_and_the_example_plugin_from_their_indexes():
     assert example.endswith("Example ViT (64-d, 2 blocks) for plugin authors to copy.  [fsfm-bench-example]")
     plugins = json.loads(_probe(["plugins", "--json"])["out"])
     assert {"name": "example", "distribution": "fsfm-bench-example", "version": "0.1.0", "builtin": False,
-            "registers": {"backbones": ["example_vit"], "masking": ["example_center"]}} in plugins
+            "registers": {"backbones": ["example_vit"], "masking": ["example_center"],
+                          "metrics": ["fpr_at_tpr95"], "protocols": ["example_demo", "example_demo@1"]}} in plugins
 
 
 def test_config_imports_only_the_protocol_plugin_and_no_torch():

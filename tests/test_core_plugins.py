@@ -43,7 +43,12 @@ def test_third_party_backbone_is_usable_by_name(plugin_sandbox):
     assert info.error is None and info.registers == {"backbones": ["acme_vit"]}
     import fsfm_bench
 
-    assert fsfm_bench.build_backbone("acme_vit", depth=3) == ("tiny", {"depth": 3})
+    assert get("backbones", "acme_vit")(depth=3) == ("tiny", {"depth": 3})
+    # building checks the result against the backbone contract: this stand-in is no backbone
+    from fsfm_bench.contracts import ContractError
+
+    with pytest.raises(ContractError, match=r"^backbone 'acme_vit' \(plugin 'acme-vit'\) breaks the backbone contract"):
+        fsfm_bench.build_backbone("acme_vit", depth=3)
     entry = next(e for e in entries("backbones") if e.name == "acme_vit")
     assert entry.description == "A tiny test backbone." and entry.plugin.distribution == "acme-vit"
 
@@ -120,7 +125,8 @@ def test_example_template_distribution_is_listed_and_builds():
     plugins = json.loads(out.stdout)
     example = next(p for p in plugins if p["name"] == "example")
     assert example["distribution"] == "fsfm-bench-example" and example["version"] == "0.1.0"
-    assert example["registers"] == {"backbones": ["example_vit"], "masking": ["example_center"]}
+    assert example["registers"] == {"backbones": ["example_vit"], "masking": ["example_center"],
+                                   "metrics": ["fpr_at_tpr95"], "protocols": ["example_demo", "example_demo@1"]}
     assert set(plugins[0]) >= {"name", "distribution", "version", "registers"}
 
     import torch

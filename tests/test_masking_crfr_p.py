@@ -1,4 +1,4 @@
-"""CRFR-P (fsfm-method.md §1.3) against an independent per-sample re-statement and the parity fixture.
+"""CRFR-P (docs/method.md, "CRFR-P masking") against an independent per-sample re-statement and the parity fixture.
 
 The reference helpers below use max-pooling and exact fractions, not the plugin's bit tricks and
 integer rounding, so the two implementations check each other.
@@ -52,7 +52,7 @@ def ref_owned(members: list[torch.Tensor], first: int) -> dict[int, torch.Tensor
 
 
 def check_crfr_p_row(members, mask_row, focus_row, region, k=K):
-    """Every property of §1.3 for one sample; returns the per-group masked counts."""
+    """Every property of docs/method.md, "CRFR-P masking", for one sample; returns the per-group masked counts."""
     num = members[0].numel()
     region_patches = members[region]
     size = int(region_patches.sum())

@@ -123,6 +123,8 @@ def test_metric_names_parse():
 def test_metrics_are_registered_through_the_plugin():
     from fsfm_bench.plugins import get, get_entry
 
-    assert get("metrics", "eer") is M.eer
-    assert get("metrics", "bootstrap_ci") is M.bootstrap_ci
+    eer = get("metrics", "eer")
+    assert isinstance(eer, M.MetricSpec) and eer.fn is M.eer and not eer.higher_is_better
+    assert get("metrics", "tpr_at_fpr_live").fn is get("metrics", "tpr_at_fpr").fn is M.tpr_at_fpr  # written once
     assert get_entry("metrics", "auc").plugin.builtin
+    assert M.metric_spec("hter").needs_threshold and M.metric_spec("hter").title == "HTER"

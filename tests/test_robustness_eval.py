@@ -101,3 +101,32 @@ def test_old_results_without_robustness_still_read_and_build(trained):
 
     report = build(old.parent, tmp / "old_boards", figures=False, reported=False)
     assert not report.skipped and "Robustness" not in (tmp / "old_boards" / "demo_v1" / "leaderboard.md").read_text()
+
+
+@pytest.mark.parametrize("n_rows, n_targets", [(1, 1), (2, 2)])
+def test_robustness_figure_keeps_every_text_on_its_canvas(tmp_path, monkeypatch, n_rows, n_targets):
+    """The figure passes the leaderboard figures' layout check (tests/test_results_figures.py)."""
+    import pandas as pd
+    from matplotlib.figure import Figure
+    from test_results_figures import _check_layout
+
+    from fsfm_bench.results.robustness import _figures
+
+    checked, original = [], Figure.savefig
+
+    def savefig(self, fname, *args, **kwargs):
+        _check_layout(self, fname.name)
+        checked.append(fname.name)
+        return original(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    rows = ["fsfm (demo@1 source-val selection)",
+            "a_third_party_backbone_with_a_long_name (cdfd@1 source-val selection)"][:n_rows]
+    targets = ["CDFv2", "WildDeepfake_long_target_name"][:n_targets]
+    long = pd.DataFrame([{"group_id": str(g), "row": row, "seed": 0, "target": t, "granularity": "video",
+                          "family": fam, "level": level, "value": 80.0 - 3 * level + g}
+                         for g, row in enumerate(rows) for t in targets
+                         for fam, levels in [("clean", [0])] + [(f, range(1, 6)) for f in ("CS", "GB", "VC")]
+                         for level in levels])
+    made = _figures(long, tmp_path)
+    assert [p.name for p in made] == checked == ["robustness_video_auc.png"]

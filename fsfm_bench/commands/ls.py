@@ -11,7 +11,7 @@ from ..hookspecs import KIND_HOOKS
 #: accepted spellings of each kind
 ALIASES = {"backbone": "backbones", "masks": "masking", "mask": "masking", "protocol": "protocols",
            "dataset": "datasets", "adapter": "adapters", "detector": "detectors", "parser": "parsers",
-           "forgery": "forgeries", "metric": "metrics", "transform": "transforms",
+           "forgery": "forgeries", "metric": "metrics",
            "perturbation": "perturbations", "perturb": "perturbations"}
 
 

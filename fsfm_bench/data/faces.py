@@ -1,6 +1,6 @@
 """Face detections and the FF++/FSFM square crop (optionally 5-point aligned).
 
-The crop follows FF++'s ``get_boundingbox`` as FSFM uses it (fsfm-method.md §1.1): side =
+The crop follows FF++'s ``get_boundingbox`` as FSFM uses it (docs/method.md, "Pretraining data and face cropping"): side =
 ``int(max(w, h) * 1.3)`` of the detection, centred on the detection's centre, top-left clipped at
 0, side then clipped to fit the image, so crops at a border are smaller or shifted, never padded.
 The crop is then resized to the configured size, or kept at its native size with ``size=None``.

@@ -1,7 +1,7 @@
 """11-label LaPa-style parsing maps drawn from 68 facial landmarks (iBUG order).
 
 FSFM parses faces with FACER's ``farl/lapa/448`` network, whose weights no registry ships
-(face-data.md §2). We rasterise the same 11 labels from landmarks instead (face-data.md §4):
+(docs/method.md, "Face parsing maps"). We rasterise the same 11 labels from landmarks instead:
 
     0 background, 1 skin, 2 right brow, 3 left brow, 4 right eye, 5 left eye, 6 nose,
     7 upper lip, 8 inner mouth, 9 lower lip, 10 hair          ("right" = the subject's right)

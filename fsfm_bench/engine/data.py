@@ -1,6 +1,6 @@
 """Pretraining data: manifest rows with face-parsing maps -> (normalised image, parsing map).
 
-No augmentation (fsfm-method.md §1.6: the maps are never transformed, so any geometric
+No augmentation (docs/method.md, "Optimisation and recipes": the maps are never transformed, so any geometric
 augmentation would mis-align them). Images are resized to ``img_size`` with bicubic filtering and
 maps with nearest-neighbour when their size differs. The dataset mean/std is computed in one
 streaming pass (float64 sums) and cached per manifest hash.

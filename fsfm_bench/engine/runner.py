@@ -1,7 +1,7 @@
 """Assembly of a pretraining run on mmengine's Runner from a resolved pretrain config.
 
 Holds the pieces the command and the tests share: distributed set-up (nccl on GPU, gloo on CPU,
-with mmengine's CPU quirks handled as in stack.md 4d), the AMP wrapper choice, the learning rate
+with mmengine's CPU quirks handled as docs/architecture.md, "mmengine without a GPU", says), the AMP wrapper choice, the learning rate
 ``blr x effective batch / 256``, the Runner config and the export of the encoder checkpoint.
 """
 from __future__ import annotations

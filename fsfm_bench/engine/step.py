@@ -1,4 +1,4 @@
-"""One training step with the spec's non-finite-loss rule (fsfm-method.md §1.5).
+"""One training step with the spec's non-finite-loss rule (docs/method.md, "Non-finite losses").
 
 A batch whose loss is not finite is skipped (no backward, gradients zeroed) and logged; the
 decision is all-reduced so that every DDP rank skips together (a rank that skipped alone would

@@ -35,19 +35,24 @@ def build_backbone_from_cfg(cfg: dict[str, Any]) -> torch.nn.Module:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
             raise FsfmBenchError(f"backbone factory {name!r} cannot be imported: {exc}") from exc
-        return factory(checkpoint=checkpoint, **cfg)
+        from ..contracts import check_backbone
+
+        return check_backbone(factory(checkpoint=checkpoint, **cfg), name)
     from .. import build_backbone
 
     return build_backbone(name, checkpoint=checkpoint, **cfg)
 
 
 def build_adapter(cfg: dict[str, Any], backbone: torch.nn.Module, smoothing: float) -> torch.nn.Module:
-    from ..plugins import get
+    from ..contracts import check_adapter
+    from ..plugins import get_entry
 
     cfg = dict(cfg)
-    factory = get("adapters", cfg.pop("type"))
-    return factory(embed_dim=backbone.embed_dim, num_prefix_tokens=getattr(backbone, "num_prefix_tokens", 0),
-                   smoothing=smoothing, **cfg)
+    name = cfg.pop("type")
+    entry = get_entry("adapters", name)
+    adapter = entry.obj(embed_dim=backbone.embed_dim, num_prefix_tokens=getattr(backbone, "num_prefix_tokens", 0),
+                        smoothing=smoothing, **cfg)
+    return check_adapter(adapter, name, entry.plugin.name)
 
 
 @MODELS.register_module()

@@ -32,7 +32,13 @@ from ..io import atomic_torch_save, atomic_write_json
 from ..registry import HOOKS, RUNNER_METRICS
 from .datasets import read_rows
 
-HIGHER_IS_BETTER = {"auc": True, "hter": False, "eer": False, "loss": False}
+def _higher_is_better(policy_metric: str) -> bool:
+    """The source validation loss falls; a target metric's direction is its registered MetricSpec's."""
+    if policy_metric == "loss":
+        return False
+    from ..metrics import metric_spec
+
+    return metric_spec(policy_metric).higher_is_better
 
 
 def target_metrics(labels: np.ndarray, probs: np.ndarray, video_ids: np.ndarray, granularity: str,
@@ -106,7 +112,7 @@ def _better(policy_metric: str, new: float, old: float | None, ties: str = "earl
         return False
     if old is None or (ties == "later" and new == old):
         return True
-    return new > old if HIGHER_IS_BETTER[policy_metric] else new < old
+    return new > old if _higher_is_better(policy_metric) else new < old
 
 
 def policy_key(policy: str, oracle_metric: str) -> tuple[str, str] | None:

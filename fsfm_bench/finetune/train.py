@@ -34,7 +34,7 @@ def launcher() -> str:
 
 
 def _init_cpu_dist(cfg: dict[str, Any]) -> None:
-    """mmengine's pytorch launcher assumes CUDA; on CPU use gloo and a device-less DDP (stack.md §4d)."""
+    """mmengine's pytorch launcher assumes CUDA; on CPU use gloo and a device-less DDP (docs/architecture.md, "mmengine without a GPU")."""
     import torch.distributed as dist
 
     if cfg["launcher"] == "pytorch" and not torch.cuda.is_available():

@@ -54,7 +54,7 @@ def scalar(value: Any) -> float:
 
 def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
                  n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0,
-                 **metric_kwargs: Any) -> CI:
+                 pass_video_ids: bool = False, **metric_kwargs: Any) -> CI:
     """Percentile bootstrap CI of ``metric(labels, scores, **metric_kwargs)``.
 
     Args:
@@ -63,6 +63,8 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
         n_resamples: number of bootstrap resamples (1000 by default).
         confidence: two-sided coverage, e.g. 0.95 -> 2.5th and 97.5th percentiles.
         seed: seeds ``numpy.random.default_rng``; the same seed gives the same interval.
+        pass_video_ids: call ``metric(..., video_ids=...)`` with the (drawn) samples' video ids, for
+            a metric whose MetricSpec says ``needs_video_ids`` (always the per-resample loop).
         metric_kwargs: passed to ``metric``; ``threshold=OWN_EER`` re-estimates the threshold as
             the EER threshold of the full data (estimate) and of every resample (interval).
     """
@@ -75,7 +77,12 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
     if own_eer:
         metric = _at_own_eer(metric, grid=metric_kwargs["threshold"] == OWN_EER_GRID)
         metric_kwargs = {k: v for k, v in metric_kwargs.items() if k != "threshold"}
-    estimate = scalar(metric(y, s, **metric_kwargs))
+    sample_ids = None
+    if pass_video_ids:
+        if video_ids is None:
+            raise FsfmBenchError("bootstrap_ci: pass_video_ids=True needs video_ids")
+        sample_ids = np.asarray(video_ids)
+    estimate = scalar(metric(y, s, **metric_kwargs, **({} if sample_ids is None else {"video_ids": sample_ids})))
     rng = np.random.default_rng(seed)
     if video_ids is not None:
         ids = np.asarray(video_ids).astype(str)
@@ -92,7 +99,7 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
     else:
         strata = [np.flatnonzero(y == c) for c in (0, 1)]
         unit = "sample"
-    fast = _fast_metric(metric, metric_kwargs)
+    fast = None if sample_ids is not None else _fast_metric(metric, metric_kwargs)
     consistent = unit == "sample" or np.array_equal(video_label[inverse], y)
     if fast is not None and consistent:
         unit_of = inverse if unit == "video" else np.arange(y.size)
@@ -108,7 +115,8 @@ def bootstrap_ci(metric: Callable[..., Any], labels, scores, video_ids=None, *,
             else:
                 idx = picked
             try:
-                values[i] = scalar(metric(y[idx], s[idx], **metric_kwargs))
+                extra = {} if sample_ids is None else {"video_ids": sample_ids[idx]}
+                values[i] = scalar(metric(y[idx], s[idx], **metric_kwargs, **extra))
             except FsfmBenchError:
                 values[i] = np.nan        # e.g. all drawn fake videos had no frames of one class
     values = values[np.isfinite(values)]
@@ -148,25 +156,17 @@ def _draw(rng: np.random.Generator, strata: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([rng.choice(st, size=st.size, replace=True) for st in strata])
 
 
-# Metrics with a vectorised weighted path. "curve" metrics take the resamples' cumulative counts
-# (tp, fp: (B, G + 1)); "threshold" metrics take (TP, FP, P, N) at their threshold, (B,) each.
+# Metrics with a vectorised weighted path: the ``fast`` field of their registered MetricSpec
+# (see :mod:`.spec`). "curve" metrics take the resamples' cumulative counts (tp, fp: (B, G + 1));
+# "threshold" metrics take (TP, FP, P, N) at their threshold, (B,) each.
 def _fast_table() -> dict[Callable[..., Any], tuple[str, Callable[..., np.ndarray]]]:
-    from . import binary as B
+    from .spec import metric_specs
 
-    def hter(tp_t, fp_t, p, n):
-        far, frr = C.error_rates_from_counts(tp_t, fp_t, p, n)
-        return 0.5 * (far + frr)
-
-    return {
-        B.auc: ("curve", lambda tp, fp: C.auc_from_counts(tp, fp)),
-        B.ap: ("curve", lambda tp, fp: C.ap_from_counts(tp, fp)),
-        B.eer: ("curve", lambda tp, fp: C.eer_from_counts(tp, fp)[0]),
-        B.tpr_at_fpr: ("curve", lambda tp, fp, fpr, positive="fake":
-                       C.tpr_at_fpr_from_counts(*C.oriented_counts(tp, fp, positive), fpr)),
-        B.acc: ("threshold", C.acc_from_counts),
-        B.balanced_acc: ("threshold", C.balanced_acc_from_counts),
-        B.hter: ("threshold", hter),
-    }
+    table: dict[Callable[..., Any], tuple[str, Callable[..., np.ndarray]]] = {}
+    for spec in metric_specs().values():
+        if spec.fast is not None and not spec.needs_video_ids:
+            table.setdefault(spec.fn, spec.fast)
+    return table
 
 
 class _Fast(NamedTuple):

@@ -1,6 +1,6 @@
 """Key conversion between the official FSFM pretraining layout and :class:`FSFMPretrainer`.
 
-Official layout (shared/data/fsfm-parity/README.md, fsfm-method.md §1.7): the online checkpoint's
+Official layout (docs/method.md, "Checkpoint layout"; tests/test_pretrain_parity.py checks it on real weights): the online checkpoint's
 ``model`` holds the encoder (timm names), ``mask_token``, ``decoder_*`` (pixel decoder),
 ``rep_decoder_*``, ``projector.projection_head.{0,1,3}`` and ``predictor.projection_head.{0,1,3}``;
 the target checkpoint (``checkpoint-te-*.pth``) holds encoder, ``mask_token``, ``rep_decoder_*``

@@ -1,7 +1,7 @@
 """FSFM's 3C pretraining model (masked image modelling + instance discrimination by
 self-distillation) and the MAE baseline as the same model without the ID branch.
 
-Spec: shared/reference/fsfm-method.md §1.4-1.5. Parts, each a small module:
+Spec: docs/method.md, "Architecture" and "Losses". Parts, each a small module:
 
 - ``encoder``: a timm ``VisionTransformer`` with a fixed 2-D sin-cos position table (its state-dict
   keys are exactly the official encoder keys, so export is a prefix strip);
@@ -41,7 +41,7 @@ _ln = functools.partial(nn.LayerNorm, eps=LN_EPS)
 
 #: encoder presets (the pixel decoder is 512 x 8 for every size, the rep decoder 2 blocks)
 ARCH_PRESETS: dict[str, dict[str, Any]] = {
-    # FSFM's ViT-S uses 12 heads (fsfm-method.md §1.4), not timm's 6; the weights' shapes are equal
+    # FSFM's ViT-S uses 12 heads (docs/method.md, "Architecture"), not timm's 6; the weights' shapes are equal
     "vit_small": dict(arch="vit_small_patch16_224", embed_dim=384, depth=12, num_heads=12,
                       rep_decoder_num_heads=12),
     "vit_base": dict(arch="vit_base_patch16_224", embed_dim=768, depth=12, num_heads=12,

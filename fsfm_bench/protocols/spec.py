@@ -130,6 +130,10 @@ class Protocol:
             raise UsageError(f"protocol {data['id']}@{data['version']} has variants "
                              f"({', '.join(data['variants'])}); pick one with target=NAME or run "
                              "them all through fsfm_bench.protocols.variants()")
+        # metric names are checked against the registry (plugins add metrics), not a schema enum
+        from ..metrics import check_metric_names
+
+        check_metric_names(data["metrics"], f"protocol {data['id']}@{data['version']}")
         frames = data.get("frames_per_video")
         val = data["validation"]
         validation: Source | float | None = (None if val.get("none") else float(val["holdout"]) if "holdout" in val

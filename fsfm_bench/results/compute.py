@@ -68,7 +68,8 @@ def compute_metrics(scores, metrics: Sequence[str], *, granularities: Sequence[s
 
     Args:
         scores: per-sample scores (see :mod:`.scores`); val rows feed ``source_val_eer``.
-        metrics: names from :data:`fsfm_bench.metrics.SPECS`, parametrised as ``tpr_at_fpr@0.01``.
+        metrics: names of registered metrics (:func:`fsfm_bench.metrics.metric_spec`), parametrised
+            as ``tpr_at_fpr@0.01``.
         granularities: any of frame, video (mean P(fake) per video id), image.
         threshold_source: one of :data:`THRESHOLD_SOURCES` (recorded with each thresholded metric).
         targets: targets to compute (default: every target of the test rows, in file order).
@@ -104,7 +105,11 @@ def compute_metrics(scores, metrics: Sequence[str], *, granularities: Sequence[s
                     kwargs["threshold"] = threshold
                 if spec.param is not None:
                     kwargs[spec.param] = param
-                raw = spec.fn(labels, values, **kwargs)
+                if spec.needs_video_ids and clusters is None:
+                    raise FsfmBenchError(f"metric {name!r} needs video ids, which {gran}-level scores "
+                                         "do not have; ask for it at frame or video granularity")
+                ids = {"video_ids": clusters} if spec.needs_video_ids else {}
+                raw = spec.fn(labels, values, **kwargs, **ids)
                 entry: dict[str, Any] = {
                     "value": M.scalar(raw), "n": int(labels.size), "n_fake": int(labels.sum()),
                     "n_real": int(labels.size - labels.sum()), "ci": None,
@@ -121,7 +126,8 @@ def compute_metrics(scores, metrics: Sequence[str], *, granularities: Sequence[s
                     own = M.OWN_EER_GRID if threshold_source == "target_eer_grid" else M.OWN_EER
                     ci_kwargs = {**kwargs, "threshold": own} if per_resample else kwargs
                     ci = M.bootstrap_ci(spec.fn, labels, values, clusters, n_resamples=n_resamples,
-                                        confidence=confidence, seed=seed, **ci_kwargs)
+                                        confidence=confidence, seed=seed,
+                                        pass_video_ids=spec.needs_video_ids, **ci_kwargs)
                     entry["ci"] = {"low": ci.low, "high": ci.high, "confidence": ci.confidence,
                                    "n_resamples": ci.n_resamples,
                                    "unit": "video" if gran == "video" else ci.unit}

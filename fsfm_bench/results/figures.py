@@ -48,7 +48,7 @@ def heatmap_figure(grid: pd.DataFrame, metric: str, gran: str):
     Cells are wide enough for "100.0"; long target names are turned 30 degrees; the figure is at
     least as wide as its title.
     """
-    from .leaderboard import METRIC_TITLES, _metric_title
+    from .leaderboard import _metric_title, metric_base_title
 
     plt, sns = _pyplot()
     n_rows, n_cols = grid.shape
@@ -56,7 +56,7 @@ def heatmap_figure(grid: pd.DataFrame, metric: str, gran: str):
     rotate = _text_in(grid.columns) > cell_w
     label_w = _text_in(grid.index) + 0.6                       # row names + the "backbone" axis label
     colorbar_w = 1.1                                            # bar, ticks and its rotated label
-    title = f"{gran}-level {METRIC_TITLES.get(metric, metric)}"
+    title = f"{gran}-level {metric_base_title(metric)}"
     width = max(label_w + n_cols * cell_w + colorbar_w, _text_in([title], 0.1) + 1.0, 3.2)
     xlabels_h = (_text_in(grid.columns) * 0.5 if rotate else 0.2) + 0.45
     height = max(0.55 + n_rows * cell_h + xlabels_h, 2.2)
@@ -163,7 +163,7 @@ def _save(fig, path: Path) -> Path:
 def render_figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: list[str]) -> list[Path]:
     """Every figure of one protocol's leaderboard into ``figdir``: bars and heatmap per granularity and
     metric (AUC, HTER, EER), and the ROC curves per target. Returns the files in page order."""
-    from .leaderboard import GRAN_ORDER, METRIC_TITLES, row_names
+    from .leaderboard import GRAN_ORDER, metric_base_title, row_names
 
     _pyplot()
     import seaborn as sns
@@ -182,7 +182,7 @@ def render_figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: 
             backbones = list(dict.fromkeys(part.sort_values("backbone")["backbone"]))
             colours = dict(zip(backbones, sns.color_palette("husl", len(backbones))))
             palette = {h: colours[part.loc[part["row"] == h, "backbone"].iloc[0]] for h in hues}
-            title = f"{rows['protocol'].iloc[0]}: {gran}-level {METRIC_TITLES[metric]}"
+            title = f"{rows['protocol'].iloc[0]}: {gran}-level {metric_base_title(metric)}"
             made.append(_save(bars_figure(part, cols, hues, palette, metric, title),
                               figdir / f"bars_{gran}_{metric}.png"))
             repro = part[part["kind"] == "reproduced"]

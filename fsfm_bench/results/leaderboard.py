@@ -35,16 +35,11 @@ import pandas as pd
 
 from ..errors import FsfmBenchError
 from ..io import atomic_write_json, atomic_write_text, sha256_json
-from ..metrics import SPECS
+from ..metrics import find_metric_spec
 from .reported import load_reported, pairing_text, reported_cells
 from .result import RESULT_GLOB, read_result, readable, scores_path
 
 GRAN_ORDER = ("frame", "video", "image")
-METRIC_ORDER = ("auc", "eer", "hter", "ap", "acc", "balanced_acc", "tpr_at_fpr_live", "tpr_at_fpr")
-METRIC_TITLES = {"auc": "AUC", "eer": "EER", "hter": "HTER", "ap": "AP", "acc": "ACC",
-                 "balanced_acc": "Balanced ACC", "tpr_at_fpr_live": "TPR@FPR (live positive)",
-                 "tpr_at_fpr": "TPR@FPR (attack positive)"}
-LOWER_IS_BETTER = {"eer", "hter"}
 PREPROCESSING = ("detector", "crop", "img_size", "interpolation", "normalize", "frames_per_video")
 ORACLE_MARK = "target_oracle ⚠"
 
@@ -342,8 +337,7 @@ def join_reported(reproduced: pd.DataFrame, cells: list[dict[str, Any]]) -> pd.D
         for r in frame.itertuples():
             hit = lookup.get((r.backbone, r.granularity, r.metric, r.target))
             # thresholded metrics are only comparable at the same threshold source
-            if hit is not None and SPECS.get(r.metric.split("@")[0]) is not None \
-                    and SPECS[r.metric.split("@")[0]].needs_threshold \
+            if hit is not None and _thresholded(r.metric) \
                     and isinstance(hit.threshold_source, str) and hit.threshold_source != r.threshold_source:
                 hit = None
             vals.append(None if hit is None else hit.value)
@@ -379,18 +373,31 @@ def _selection(policy: str) -> str:
     return ORACLE_MARK if policy == "target_oracle" else policy
 
 
+def _thresholded(metric: str) -> bool:
+    spec = find_metric_spec(metric)
+    return spec is not None and spec.needs_threshold
+
+
 def _metric_order(metrics) -> list[str]:
+    """Table order: each registered MetricSpec's ``order``; metrics no plugin registers come last."""
     metrics = list(dict.fromkeys(metrics))
-    return sorted(metrics, key=lambda m: (METRIC_ORDER.index(m.split("@")[0])
-                                          if m.split("@")[0] in METRIC_ORDER else 99, m))
+    order = {m: getattr(find_metric_spec(m), "order", 99) for m in metrics}
+    return sorted(metrics, key=lambda m: (order[m], m))
+
+
+def metric_base_title(metric: str) -> str:
+    """The registered spec's title of ``metric`` (without ``@param``), or its name."""
+    spec = find_metric_spec(metric)
+    return spec.display if spec is not None else metric.partition("@")[0]
 
 
 def _metric_title(metric: str) -> str:
     base, _, arg = metric.partition("@")
-    title = METRIC_TITLES.get(base, base)
+    title = metric_base_title(base)
     if arg:
         title = f"{title}={float(arg) * 100:g}%"
-    return title + (" ↓" if base in LOWER_IS_BETTER else " ↑") + " (%)"
+    spec = find_metric_spec(base)
+    return title + (" ↑" if spec is None or spec.higher_is_better else " ↓") + " (%)"
 
 
 def display_tables(rows: pd.DataFrame, targets: list[str]) -> list[tuple[str, pd.DataFrame]]:
@@ -409,7 +416,7 @@ def display_tables(rows: pd.DataFrame, targets: list[str]) -> list[tuple[str, pd
             part = part.assign(**{k: part[k] if k in part else None for k in keys})
             repro = part[part["kind"] == "reproduced"]
             rep = part[part["kind"] == "reported"]
-            thresholded = SPECS[metric.split("@")[0]].needs_threshold if metric.split("@")[0] in SPECS else False
+            thresholded = _thresholded(metric)
 
             def thr(source: Any) -> str:
                 return f", threshold {source}" if thresholded and isinstance(source, str) else ""

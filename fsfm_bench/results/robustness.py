@@ -178,9 +178,11 @@ def _figures(long: pd.DataFrame, figdir: Path) -> list[Path]:
                            facet_kws={"sharey": True})
         grid.set_axis_labels("severity level (0 = clean)", "AUC (%)")
         grid.set_titles("{col_name}")
-        grid.figure.suptitle(f"{gran}-level AUC under DeeperForensics-1.0 perturbations", y=1.02)
+        # the title inside the canvas, above the panels (the saved picture is not cropped)
+        grid.figure.suptitle(f"{gran}-level AUC under DeeperForensics-1.0 perturbations", y=0.995, va="top")
+        grid.figure.subplots_adjust(top=1 - 0.5 / grid.figure.get_size_inches()[1])
         path = figdir / f"robustness_{gran}_auc.png"
-        grid.figure.savefig(path, dpi=110, bbox_inches="tight")
+        grid.figure.savefig(path, dpi=110)
         plt.close(grid.figure)
         made.append(path)
     return made

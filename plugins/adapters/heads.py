@@ -1,5 +1,8 @@
 """Task adapters: a head on a backbone's tokens, its loss, and P(positive = fake/attack).
 
+The base class ``TaskAdapter`` lives in the core (``fsfm_bench/bases/adapter.py``) and is
+re-exported here for the old import path.
+
 Every adapter takes the backbone's ``forward_features`` tokens ``[B, prefix + N, D]`` (the backbone
 contract), so one adapter works on every registered backbone. Label 1 is the positive class;
 ``prob_positive`` is the softmax probability of class 1.
@@ -10,41 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-class TaskAdapter(nn.Module):
-    """Base: ``forward(tokens) -> logits [B, 2]``; ``loss``; ``prob_positive``.
-
-    ``freeze_backbone`` tells the model wrapper to keep the backbone frozen and in eval mode.
-    ``smoothing`` is used for hard labels; soft targets (mixup/cutmix) use soft cross-entropy.
-    """
-
-    num_classes = 2
-    freeze_backbone = False
-
-    def __init__(self, embed_dim: int, num_prefix_tokens: int = 0, smoothing: float = 0.0) -> None:
-        super().__init__()
-        self.embed_dim = int(embed_dim)
-        self.num_prefix_tokens = int(num_prefix_tokens)
-        self.smoothing = float(smoothing)
-
-    def patch_mean(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Mean of the patch tokens (prefix tokens such as cls excluded), as FSFM fine-tunes."""
-        return tokens[:, self.num_prefix_tokens:].mean(dim=1)
-
-    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Soft targets [B, 2] -> timm SoftTargetCrossEntropy; hard labels [B] -> (smoothed) CE."""
-        from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
-
-        logits = logits.float()
-        if target.ndim == 2:
-            return SoftTargetCrossEntropy()(logits, target)
-        if self.smoothing > 0:
-            return LabelSmoothingCrossEntropy(self.smoothing)(logits, target.long())
-        return F.cross_entropy(logits, target.long())
-
-    @staticmethod
-    def prob_positive(logits: torch.Tensor) -> torch.Tensor:
-        return logits.float().softmax(dim=-1)[:, 1]
+from fsfm_bench.bases.adapter import TaskAdapter  # noqa: F401 - re-exported (old import path)
 
 
 class FSFMHead(TaskAdapter):
@@ -73,7 +42,7 @@ class LinearProbe(FSFMHead):
 
 
 class FASHead(TaskAdapter):
-    """The anti-spoofing head of FSFM's MCIO code (fsfm-method.md §2.3).
+    """The anti-spoofing head of FSFM's MCIO code (docs/method.md, "Cross-domain anti-spoofing").
 
     Token 0 is replaced by fc_norm(mean of patch tokens); every token goes through
     Linear(D, 512) (N(0, 0.005), bias 0.1) -> ReLU -> Dropout(0.5); features are divided by

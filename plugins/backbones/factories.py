@@ -44,7 +44,7 @@ CNN_ARCHS = {"legacy_xception": HALF_HALF, "xception": HALF_HALF, "tf_efficientn
 def build_fsfm(checkpoint: Any = None, arch: str | None = None, **kw: Any):
     """FSFM / FS-VFM ViT-S/B/L/16 (FSFM releases and fsfm-bench's own pretraining output)."""
     if arch in FSFM_SMALL_NAMES:
-        # FSFM's ViT-S has 12 heads of 32 dims (fsfm-method.md §1.4); timm's vit_small has 6. Weight
+        # FSFM's ViT-S has 12 heads of 32 dims (docs/method.md, "Architecture"); timm's vit_small has 6. Weight
         # shapes are identical, so a wrong head count would load silently and compute differently.
         kw.setdefault("num_heads", 12)
     arch = FSFM_ARCHS.get(arch, arch) if arch else None

@@ -1,6 +1,6 @@
 """Built-in dataset adapters: one per official layout, plus generic ``folder`` and ``list``.
 
-Each adapter is a class (see :class:`fsfm_bench_plugins.datasets.base.DatasetAdapter`):
+Each adapter is a class (see :class:`fsfm_bench.bases.dataset.DatasetAdapter`):
 ``cls().index(root, **options) -> list[MediaItem]``, ``cls().card`` (registry/datasets/<name>.yaml),
 ``cls().verify(root, **options) -> VerifyReport``.
 """
@@ -33,17 +33,10 @@ ADAPTERS = {
 @hookimpl
 def register_datasets(register):
     import importlib
-    import importlib.util
 
     for name, target in ADAPTERS.items():
         module_name, cls_name = target.split(":")
         module = importlib.import_module(f"{__name__}.{module_name}")
         register(name, getattr(module, cls_name))
-    # the demo dataset (issue 4, prepare half) lives in demo.py: it provides register_demo(register)
-    # or a DemoDataset class
-    if importlib.util.find_spec(f"{__name__}.demo") is not None:
-        demo = importlib.import_module(f"{__name__}.demo")
-        if hasattr(demo, "register_demo"):
-            demo.register_demo(register)
-        else:
-            register("demo", demo.DemoDataset)
+    # the bundled demo faces (plugins/datasets/demo.py), used by the demo@1 protocol
+    register("demo", importlib.import_module(f"{__name__}.demo").DemoDataset)

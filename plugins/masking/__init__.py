@@ -1,4 +1,5 @@
-"""Built-in masking strategies: MAE's random masking and FSFM's facial-region strategies (§1.3).
+"""Built-in masking strategies: MAE's random masking and FSFM's facial-region strategies
+(docs/method.md, "CRFR-P masking").
 
 Each registered object is a class; ``fsfm_bench.build_masking(name, mask_ratio, patch_size)``
 instantiates it, and the instance maps parsing maps [B, H, W] to (mask [B, N], focus [B, N]).

@@ -1,6 +1,6 @@
 """What every masking strategy shares: its settings, the input checks and the call contract.
 
-Contract (DESIGN.md, issue 5): ``strategy(parsing_maps [B, H, W] int, generator=None)`` returns
+Contract (docs/plugins.md, "Masking"): ``strategy(parsing_maps [B, H, W] int, generator=None)`` returns
 ``(mask [B, N] bool, focus [B, N] bool)`` with exactly ``K = int(N * mask_ratio)`` True per row of
 ``mask`` (True = masked, raster patch order), and ``focus`` (the fully covered region, a subset of
 ``mask``; all False for strategies without one). ``generator=None`` draws from the global RNG.

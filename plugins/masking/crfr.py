@@ -1,4 +1,4 @@
-"""CRFR-R and CRFR-P: cover one facial region fully, then mask the rest (fsfm-method.md §1.3).
+"""CRFR-R and CRFR-P: cover one facial region fully, then mask the rest (docs/method.md, "CRFR-P masking").
 
 Both draw ONE region per batch (as FSFM's collate does) from the first six groups (brows, eyes,
 nose, mouth, boundary, hair; never skin or background). FR = the patches touching that region.

@@ -1,7 +1,7 @@
 """From parsing maps to patches: input checks, which labels each patch touches, group ownership.
 
 A patch belongs to a label set when ANY of its pixels carries one of those labels (FSFM takes a
-max-pool of the indicator, §1.3). Instead of one max-pool per label we build, per pixel, the bit
+max-pool of the indicator, docs/method.md, "Region groups"). Instead of one max-pool per label we build, per pixel, the bit
 ``1 << label`` and OR-reduce it over each patch: one pass over the maps gives an 11-bit presence
 mask per patch, from which every group's membership is a cheap bit test. All of it is batched
 tensor code that runs on whatever device the maps live on.

@@ -1,7 +1,7 @@
 """LaPa labels and FSFM's region groups: the vocabulary every parsing-guided strategy shares.
 
 The parsing maps fsfm-bench prepares hold the 11 LaPa labels of FACER's ``farl/lapa/448`` parser
-(fsfm-method.md §1.2). FSFM's CRFR-P (§1.3) works on eight *groups* of labels whose list order
+(docs/method.md, "Face parsing maps"). FSFM's CRFR-P (docs/method.md, "Region groups") works on eight *groups* of labels whose list order
 matters: a patch touching several groups is owned by the earliest one, and only the first six can
 be the region that is covered in full.
 """

@@ -1,4 +1,7 @@
-"""An example fsfm-bench plugin: registers the backbone `example_vit` and the masking `example_center`."""
+"""An example fsfm-bench plugin: registers the backbone `example_vit`, the masking `example_center`,
+the metric `fpr_at_tpr95` and the protocol `example_demo` (which asks for that metric)."""
+from pathlib import Path
+
 from fsfm_bench.hookspecs import hookimpl
 
 # The plugin-API versions this plugin supports (PEP 440). fsfm-bench skips the plugin, with a
@@ -31,3 +34,25 @@ def register_backbones(register):
 @hookimpl
 def register_masking_strategies(register):
     register("example_center", example_center)
+
+
+@hookimpl
+def register_metrics(register):
+    # one MetricSpec per name: how results call the function, its direction and its table title
+    from fsfm_bench.metrics import MetricSpec
+
+    from .metrics import fpr_at_tpr95
+
+    register("fpr_at_tpr95", MetricSpec("fpr_at_tpr95", fpr_at_tpr95, higher_is_better=False,
+                                        title="FPR@TPR=95%"))
+
+
+@hookimpl
+def register_protocols(register):
+    # protocol YAML files beside this module, validated against the core's protocol schema
+    from fsfm_bench.protocols import ProtocolDefinition
+
+    for path in sorted((Path(__file__).resolve().parent / "protocols").glob("*.yaml")):
+        definition = ProtocolDefinition.from_file(path)
+        register(definition.ref, definition, description=definition.title)
+        register(definition.id, definition, description=f"{definition.title} (= {definition.ref})")

@@ -1,4 +1,4 @@
-"""A tiny ViT backbone that honours fsfm-bench's backbone contract (see DESIGN.md, Contracts)."""
+"""A tiny ViT backbone that honours fsfm-bench's backbone contract (see fsfm-bench's docs/plugins.md, "Backbones")."""
 from __future__ import annotations
 
 import torch
