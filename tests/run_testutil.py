@@ -46,7 +46,7 @@ def synth_config(tmp: Path, data: Path, **finetune: Any) -> dict[str, Any]:
     """demo@1's recipe and protocol shape on the synthetic data with the tiny stand-in backbone."""
     from fsfm_bench.config import compose
 
-    cfg = compose(protocol="demo").to_dict()
+    cfg = compose(protocol="demo@1").to_dict()
     proto = cfg["protocol"]
     proto["train"] = [{"dataset": "synth", "split": "train"}]
     proto["validation"] = {"dataset": "synth", "split": "val"}

@@ -32,7 +32,10 @@ def test_demo_build_counts_families_and_exact_masks(demo_a):
     real = [r for r in rows if r["label"] == 0]
     fake = [r for r in rows if r["label"] == 1]
     assert len(real) == 48 and len(fake) == 48 and summary["failures"] == 0
-    assert summary["counts"]["train"] == {"frames": 48, "real": 24, "fake": 24, "videos": 21}
+    # an augmented copy is the same photo, not another video: 3 clips + 1 photo, and their fakes
+    assert summary["counts"]["train"] == {"frames": 48, "real": 24, "fake": 24, "videos": 12}
+    copies = [r for r in real if r["meta"].get("augment")]
+    assert copies and all(r["video_id"] == r["meta"]["augment_of"] for r in copies)
     assert all(r["parsing"] for r in real)
     assert all((r["parsing"] is None) == (r["manipulation"] == "replay_attack") for r in fake)
     fam = {s: {r["manipulation"] for r in fake if r["split"] == s} for s in ("train", "val", "test")}

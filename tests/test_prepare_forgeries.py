@@ -61,3 +61,16 @@ def test_attacks_cover_the_whole_frame(crops):
     for family in ("print_attack", "replay_attack"):
         _, mask = get("forgeries", family)()(img, lm, np.random.default_rng(0))
         assert (mask == 255).all()
+
+
+def test_alpha_face_swap_keeps_its_seam_and_its_mask_exact(crops):
+    """clone=alpha (demo@2's test family): the donor's face feathered in without Poisson colour
+    matching; still exact outside its mask, and not the seamlessClone result."""
+    (img, lm), (donor, donor_lm) = crops
+    swap = get("forgeries", "face_swap")
+    fake, mask = swap(clone="alpha")(img, lm, np.random.default_rng(3), donor=donor, donor_landmarks=donor_lm)
+    assert (fake[mask == 0] == img[mask == 0]).all() and (mask > 0).any()
+    poisson, _ = swap()(img, lm, np.random.default_rng(3), donor=donor, donor_landmarks=donor_lm)
+    assert np.abs(fake.astype(int) - poisson).mean() > 0.5
+    with pytest.raises(ValueError, match="clone must be one of normal, mixed, alpha"):
+        swap(clone="poisson")

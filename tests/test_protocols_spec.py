@@ -19,7 +19,7 @@ def test_builtin_protocols_are_registered_versioned_and_linked_to_reported_numbe
     names = ("cdfd@1", "cdfas@1", "diff@1", "demo")
     refs = {name: [p.ref for p in get("protocols", name).resolve()] for name in names}
     assert refs == {"cdfd@1": ["cdfd@1"], "cdfas@1": ["cdfas@1/M", "cdfas@1/C", "cdfas@1/I", "cdfas@1/O"],
-                    "diff@1": ["diff@1"], "demo": ["demo@1"]}
+                    "diff@1": ["diff@1"], "demo": ["demo@2"]}
     # the plain name is the newest version (docs/protocol-fidelity.md); every version stays runnable
     assert [p.ref for p in get("protocols", "cdfd").resolve()] == ["cdfd@2"]
     assert get("protocols", "diff_fsvfm").resolve()[0].ref == "diff_fsvfm@1"

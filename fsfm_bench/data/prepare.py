@@ -271,8 +271,9 @@ def process_item(item_dict: dict[str, Any], root: str, out: str) -> dict[str, An
             par_rel = f"parsing/{key}/{name}.npy"
             _write_png(out_dir / img_rel, img)
             atomic_save_npy(out_dir / par_rel, lab.astype(np.int8))
-            vid = item.video_id if not extra else f"{item.video_id}__aug{extra['augment']}"
-            row = {"path": img_rel, "label": item.label, "video_id": vid, "source": item.source,
+            # an augmented copy is another view of the same photo, not another video: it keeps the
+            # photo's id, so video scores average over the copies and a bootstrap draws them together
+            row = {"path": img_rel, "label": item.label, "video_id": item.video_id, "source": item.source,
                    "manipulation": item.manipulation, "split": item.split, "frame_index": frame_index,
                    "detector_score": round(float(det.score), 6),
                    "box": [int(v) for v in crop.box], "parsing": par_rel, "media": item.path,

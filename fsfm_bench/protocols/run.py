@@ -61,8 +61,10 @@ def resolve_protocols(cfg: dict[str, Any]) -> list[Protocol]:
 
 
 # --- 3. the backbone ----------------------------------------------------------------------------
-def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any], log: Log) -> Path:
-    """Pretrain the protocol's tiny FSFM on its dataset's real faces once; cached by content."""
+def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any], log: Log,
+                  row: dict[str, Any] | None = None) -> Path:
+    """Pretrain the protocol's tiny FSFM on its dataset's real faces once; cached by content.
+    ``row`` (if given) receives ``made_by``: what made the encoder, independent of the machine."""
     from ..commands.pretrain import compose_pretrain, run_pretrain
     from ..config import config_hash, save_config
 
@@ -74,6 +76,10 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
     work_dir = cache_dir(cfg) / "pretrain" / f"{spec['recipe']}-{key}"
     pcfg["work_dir"] = str(work_dir)
     pcfg["log_level"] = os.environ.get("FSFM_BENCH_LOG_LEVEL", "ERROR")   # as the fine-tuning Runner
+    if row is not None:
+        from .demo_backbones import pretraining_identity
+
+        row["made_by"] = pretraining_identity(pcfg, prepared.manifest_sha256)
     from ..engine.export import finished_export
 
     export = work_dir / "export"
@@ -104,15 +110,25 @@ def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 RANDOM_INIT = "random-init"      # variant of a row whose backbone has released weights it did not load
 
 
-def backbone_config(cfg: dict[str, Any], protocol: Protocol, resolver: DataResolver, log: Log) -> dict[str, Any]:
-    """The backbone section for the model: checkpoint resolved, the recipe's drop path and size."""
+def backbone_config(cfg: dict[str, Any], protocol: Protocol, resolver: DataResolver, log: Log,
+                    row: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The backbone section for the model: checkpoint resolved, the recipe's drop path and size.
+    ``row`` (if given) receives what the result row must say about the weights (demo@2)."""
+    from .demo_backbones import compares_weights, resolve_demo_backbone
+
     bb = copy.deepcopy(cfg["backbone"])
     ckpt = cfg.get("checkpoint") or bb.get("checkpoint")
-    if ckpt in (None, "") and protocol.pretrain_if_no_checkpoint and bb.get("type") == "fsfm":
-        ckpt = str(pretrain_tiny(protocol, resolver, cfg, log))
+    fields: dict[str, Any] = {}
+    pretrain = ckpt in (None, "") and protocol.pretrain_if_no_checkpoint and bb.get("type") == "fsfm"
+    if protocol.pretrain_if_no_checkpoint and compares_weights(protocol):
+        bb, fields, pretrain = resolve_demo_backbone(bb, ckpt, protocol, log)
+    if pretrain:
+        ckpt = str(pretrain_tiny(protocol, resolver, cfg, log, fields))
         bb.pop("arch", None)            # the card beside the exported encoder says its architecture
+    if row is not None:
+        row.update(fields)
     bb["checkpoint"] = ckpt
-    if ckpt in (None, ""):
+    if ckpt in (None, "") and not fields:
         from ..checkpoints.cards import list_cards
 
         released = ":" not in str(bb.get("type")) and list_cards(str(bb.get("type")))
@@ -138,7 +154,8 @@ def probe_backbone(bb: dict[str, Any]) -> dict[str, Any]:
     vit = getattr(module, "vit", None)
     if vit is not None and hasattr(vit, "blocks"):     # what a rebuild without the checkpoint needs
         arch_kwargs = {"embed_dim": int(module.embed_dim), "depth": len(vit.blocks),
-                       "num_heads": int(vit.blocks[0].attn.num_heads)}
+                       "num_heads": int(vit.blocks[0].attn.num_heads),
+                       "patch_size": int(vit.patch_embed.patch_size[0])}
     # what was really built (a checkpoint card can override the configured arch): results cite this
     architecture = {**arch_kwargs, "patch_size": getattr(module, "patch_size", None),
                     "img_size": getattr(module, "input_size", None)}
@@ -166,7 +183,8 @@ def _named_arch(module, arch_kwargs: dict[str, Any]) -> str | None:
             ref = timm.create_model(name, pretrained=False)
     except Exception:  # noqa: BLE001 - a name timm cannot build here is cited as the model says it
         return name
-    named = {"embed_dim": int(ref.embed_dim), "depth": len(ref.blocks), "num_heads": int(ref.blocks[0].attn.num_heads)}
+    named = {"embed_dim": int(ref.embed_dim), "depth": len(ref.blocks), "num_heads": int(ref.blocks[0].attn.num_heads),
+             "patch_size": int(ref.patch_embed.patch_size[0])}
     return name if named == arch_kwargs else None
 
 
@@ -382,6 +400,8 @@ def evaluate_checkpoint(protocol: Protocol, splits: Splits, checkpoint: Path, cf
             started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             finetuned={"path": str(checkpoint), "sha256": checkpoint_sha256}, label=f"{protocol.id}@{protocol.version} {POLICY_LABELS[protocol.policy]}",
             metrics=list(protocol.metrics), robustness=robust[0] if robust else None)
+        if pretrained.get("made_by"):            # demo-pretrained weights: rows key on what made them
+            result["checkpoint"]["made_by"] = pretrained["made_by"]
         path = write_result(result, results_dir, scores=table, robustness_scores=robust[1] if robust else None)
     return SeedOutcome(path, results, forwarded, checkpoint, total)
 
@@ -452,8 +472,12 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
         raise FsfmBenchError("the demo's tiny pretraining runs in a single process: run "
                              "`fsfm-bench run protocol=demo backbone=fsfm` once without torchrun (it is cached), "
                              "or pass checkpoint=PATH")
-    bb = rank0_first(lambda: backbone_config(cfg, protocols[0], resolver, log))
+    row_fields: dict[str, Any] = {}          # demo@2: where the weights came from (variant, made_by)
+    bb = rank0_first(lambda: backbone_config(cfg, protocols[0], resolver, log, row_fields))
+    probe_made_by = row_fields.pop("made_by", None)
     probe = probe_backbone(bb)
+    if probe_made_by:
+        probe["checkpoint"]["made_by"] = probe_made_by
     # the run folder is keyed on the training config AND the weights it starts from: the config
     # alone (checkpoint: null for the demo) would let another initialisation reuse this training
     root = output_root(out)
@@ -465,7 +489,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
         training_key(cfg, policies, probe["checkpoint"].get("sha256"))[:12]
     if rank == 0:
         save_config(cfg, run_dir if not (run_dir / "config.yaml").is_file() else run_dir / "evaluations" / digest[:12])
-    backbone_block = _backbone_block(bb_name, cfg, probe)
+    backbone_block = {**_backbone_block(bb_name, cfg, probe), **row_fields}
     results_dir = under(root, cfg["leaderboard"].get("results_dir"), "results")
     outcomes: list[SeedOutcome] = []
     try:

@@ -194,7 +194,7 @@ class GroupKey(NamedTuple):
 def _group_key(res: dict[str, Any]) -> GroupKey:
     pre = _preprocessing(res)
     return GroupKey(protocol_ref(res), backbone_label(res["backbone"]), res["selection_policy"],
-                    res["threshold_source"], res["checkpoint"].get("sha256"),
+                    res["threshold_source"], res["checkpoint"].get("made_by") or res["checkpoint"].get("sha256"),
                     tuple(sorted((k, str(v)) for k, v in pre.items())), _run_label(res),
                     sha256_json(recipe(res)), data_fingerprint(res))
 

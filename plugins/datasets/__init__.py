@@ -26,6 +26,7 @@ ADAPTERS = {
     "vggface2": "vggface2:VGGFace2",
     "folder": "generic:FolderDataset",
     "list": "generic:ListDataset",
+    "demo2": "demo_v2:DemoV2Dataset",
 }
 
 

@@ -134,13 +134,19 @@ class RegionEdit:
 
 
 class FaceSwap:
-    """Landmark face swap between two identities: Delaunay triangle warp + cv2.seamlessClone."""
+    """Landmark face swap between two identities: Delaunay triangle warp, then ``clone="normal"`` or
+    ``"mixed"``: cv2.seamlessClone (Poisson blending, which hides the colour seam); ``"alpha"``: a
+    feathered alpha blend of the donor's face as it is (the seam and the skin-tone change stay, as in
+    graphics face swaps without colour matching)."""
 
     name = "face_swap"
     needs_donor = True
 
     def __init__(self, clone: str = "normal") -> None:
-        self.flag = {"normal": cv2.NORMAL_CLONE, "mixed": cv2.MIXED_CLONE}[clone]
+        flags = {"normal": cv2.NORMAL_CLONE, "mixed": cv2.MIXED_CLONE, "alpha": None}
+        if clone not in flags:
+            raise ValueError(f"clone must be one of {', '.join(flags)}, got {clone!r}")
+        self.flag = flags[clone]
 
     def __call__(self, image, landmarks, rng, donor=None, donor_landmarks=None):
         if donor is None or donor_landmarks is None:
@@ -162,6 +168,9 @@ class FaceSwap:
         if inner.sum() == 0:
             inner = hull_mask((h, w), dst_pts[:27]) & covered
         warped = color_jitter(warped, rng, 0.2)
+        if self.flag is None:                    # alpha: feathered paste, no Poisson colour matching
+            source = np.where(covered[..., None] > 0, warped, image)
+            return _compose(image, source, soft_blend_mask(inner, rng, _face_size(dst_pts)))
         # seamlessClone needs the mask away from the border: pad, clone, unpad; it may overwrite the
         # mask it is given (OpenCV 4.14), so it gets a copy.
         pad = max(4, h // 8)
