@@ -86,20 +86,25 @@ def _covered(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     return scores, done
 
 
+def _loader(dataset, batch_size: int | None, num_workers: int, pin_memory: bool) -> DataLoader:
+    """The scorer's DataLoader settings, in one place: in order, no persistent workers, 4 batches
+    prefetched per worker. ``batch_size=None`` for datasets whose items are already batches."""
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                      pin_memory=pin_memory, persistent_workers=False,
+                      prefetch_factor=4 if num_workers > 0 else None)
+
+
 def score_loader(paths: list[str], indices: list[int], *, size: int, resize: str = "plain",
                  interpolation: str = "bicubic", batch_size: int = 64, num_workers: int = 0,
                  pin_memory: bool = False, batched_reads: bool = False) -> DataLoader:
     """The loader the scorer reads with: (uint8 [B, 3, S, S], indices) batches of ``indices``, in
     order (benchmarks/evaluate.py times it alone with the same settings). ``batched_reads``: each
     worker item is a whole batch (:class:`ScoreBatchDataset`) rather than one image + collate."""
-    prefetch = 4 if num_workers > 0 else None
     if batched_reads:
-        return DataLoader(ScoreBatchDataset(paths, indices, size, resize, interpolation, batch_size),
-                          batch_size=None, shuffle=False, num_workers=num_workers, pin_memory=pin_memory,
-                          persistent_workers=False, prefetch_factor=prefetch)
-    return DataLoader(ScoreDataset(paths, indices, size, resize, interpolation), batch_size=batch_size,
-                      shuffle=False, num_workers=num_workers, pin_memory=pin_memory,
-                      persistent_workers=False, prefetch_factor=prefetch)
+        return _loader(ScoreBatchDataset(paths, indices, size, resize, interpolation, batch_size),
+                       None, num_workers, pin_memory)
+    return _loader(ScoreDataset(paths, indices, size, resize, interpolation), batch_size, num_workers,
+                   pin_memory)
 
 
 def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str], cache_root: str | Path,
@@ -127,10 +132,8 @@ def score_paths(model: torch.nn.Module, paths: list[str], *, key: dict[str, str]
         model = model.to(device).eval()
         by_video = perturb is not None and perturb.kind == "video"      # items are whole videos, already batched
         if by_video:
-            loader = DataLoader(perturb.dataset(paths, todo, size, resize, interpolation, batch_size),
-                                batch_size=None, shuffle=False, num_workers=num_workers,
-                                pin_memory=device.type == "cuda", persistent_workers=False,
-                                prefetch_factor=4 if num_workers > 0 else None)
+            loader = _loader(perturb.dataset(paths, todo, size, resize, interpolation, batch_size), None,
+                             num_workers, device.type == "cuda")
         else:
             loader = score_loader(paths, todo, size=size, resize=resize, interpolation=interpolation,
                                   batch_size=batch_size, num_workers=num_workers,
