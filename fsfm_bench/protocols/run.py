@@ -197,14 +197,13 @@ def model_config(cfg: dict[str, Any], protocol: Protocol, bb: dict[str, Any], pr
             "label_smoothing": float(ft.get("label_smoothing", 0.0))}
 
 
-IMAGENET_MEAN_STD = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-
-
 def normalization(ft: dict[str, Any], probe: dict[str, Any]) -> tuple[list[float], list[float]]:
     """``finetune.normalize``: the backbone's own mean/std, or ImageNet's (the CVPR DiFF recipe)."""
     how = ft.get("normalize", "backbone")
     if how == "imagenet":
-        return list(IMAGENET_MEAN_STD[0]), list(IMAGENET_MEAN_STD[1])
+        from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+        return list(IMAGENET_DEFAULT_MEAN), list(IMAGENET_DEFAULT_STD)
     if how != "backbone":
         raise UsageError(f"finetune.normalize must be backbone or imagenet, got {how!r}")
     return probe["mean"], probe["std"]
