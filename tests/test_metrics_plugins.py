@@ -24,7 +24,7 @@ def test_fpr_at_tpr95_by_hand():
 
 def test_the_registry_drives_compute_and_titles():
     from fsfm_bench.results.compute import compute_metrics
-    from fsfm_bench.results.leaderboard import _metric_order, _metric_title
+    from fsfm_bench.results.tables import metric_order, metric_title
 
     spec = M.metric_spec("fpr_at_tpr95")
     assert spec.fn is example.fpr_at_tpr95 and not spec.higher_is_better
@@ -34,11 +34,11 @@ def test_the_registry_drives_compute_and_titles():
     entry = out["t"]["frame"]["fpr_at_tpr95"]
     assert entry["value"] == 0.5 and entry["higher_is_better"] is False
     assert 0.0 <= entry["ci"]["low"] <= entry["ci"]["high"] <= 1.0          # the bootstrap's loop path
-    assert _metric_title("fpr_at_tpr95") == "FPR@TPR=95% ↓ (%)"
+    assert metric_title("fpr_at_tpr95") == "FPR@TPR=95% ↓ (%)"
     # the built-ins keep their order and titles, now read from their specs
-    assert _metric_title("tpr_at_fpr_live@0.01") == "TPR@FPR (live positive)=1% ↑ (%)"
-    assert _metric_title("eer") == "EER ↓ (%)"
-    assert _metric_order(["fpr_at_tpr95", "tpr_at_fpr@0.01", "eer", "auc", "nobody_registers_me"]) == [
+    assert metric_title("tpr_at_fpr_live@0.01") == "TPR@FPR (live positive)=1% ↑ (%)"
+    assert metric_title("eer") == "EER ↓ (%)"
+    assert metric_order(["fpr_at_tpr95", "tpr_at_fpr@0.01", "eer", "auc", "nobody_registers_me"]) == [
         "auc", "eer", "tpr_at_fpr@0.01", "nobody_registers_me", "fpr_at_tpr95"]
 
 

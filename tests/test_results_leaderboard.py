@@ -129,7 +129,7 @@ def _build_then_add_a_result(results_dir, out):
 def test_killed_build_leaves_previous_tables(results_dir, tmp_path, monkeypatch):
     out = tmp_path / "lb"
     before = _build_then_add_a_result(results_dir, out)     # then the build dies half way
-    real = lb._write_protocol
+    real = lb.write_protocol
     calls = []
 
     def dying(ref, *args, **kwargs):
@@ -138,7 +138,7 @@ def test_killed_build_leaves_previous_tables(results_dir, tmp_path, monkeypatch)
             raise KeyboardInterrupt("killed")
         return real(ref, *args, **kwargs)
 
-    monkeypatch.setattr(lb, "_write_protocol", dying)
+    monkeypatch.setattr(lb, "write_protocol", dying)
     with pytest.raises(KeyboardInterrupt):
         lb.build(results_dir, out, figures=False)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -176,13 +176,13 @@ def test_sigkilled_build_leaves_previous_tables(results_dir, tmp_path):
         import os, signal
         from fsfm_bench.results import leaderboard as lb, verify
         verify.scores_problem = lambda result, path: None   # hand-set numbers (see _hand_set_numbers)
-        real, calls = lb._write_protocol, []
+        real, calls = lb.write_protocol, []
         def dying(ref, *a, **k):
             calls.append(ref)
             if len(calls) == 3:
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(ref, *a, **k)
-        lb._write_protocol = dying
+        lb.write_protocol = dying
         lb.build({str(results_dir)!r}, {str(out)!r}, figures=False)
     """)
     proc = subprocess.run([sys.executable, "-c", code], timeout=120)

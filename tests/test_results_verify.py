@@ -114,7 +114,7 @@ def test_concurrent_builds_are_serialised_and_the_last_one_sees_every_result(tmp
     out, board = tmp_path / "results", tmp_path / "lb"
     _honest(out, seed=0)
     release, in_a = threading.Event(), threading.Event()
-    real = lb._write_protocol
+    real = lb.write_protocol
 
     def slow_first(*args, **kwargs):
         if threading.current_thread().name == "A":
@@ -122,7 +122,7 @@ def test_concurrent_builds_are_serialised_and_the_last_one_sees_every_result(tmp
             release.wait(60)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lb, "_write_protocol", slow_first)
+    monkeypatch.setattr(lb, "write_protocol", slow_first)
     errors = []
 
     def build():

@@ -5,6 +5,7 @@ labels) and drawn with matplotlib's constrained layout, so that no title, tick l
 colour bar is clipped or drawn over another part. The ``*_figure`` functions return the unsaved
 figure so that tests can measure every text's extent against the canvas
 (``tests/test_results_figures.py``); :func:`render_figures` saves them for a leaderboard build.
+Each run group gets one legend name (:func:`row_names`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FsfmBenchError
+from .tables import GRAN_ORDER, metric_base_title, metric_title
 
 #: inches per character of a label at the font sizes used here (a generous estimate for sizing)
 _CHAR_IN = 0.075
@@ -48,8 +50,6 @@ def heatmap_figure(grid: pd.DataFrame, metric: str, gran: str):
     Cells are wide enough for "100.0"; long target names are turned 30 degrees; the figure is at
     least as wide as its title.
     """
-    from .leaderboard import _metric_title, metric_base_title
-
     plt, sns = _pyplot()
     n_rows, n_cols = grid.shape
     cell_w, cell_h = 0.85, 0.42
@@ -69,7 +69,7 @@ def heatmap_figure(grid: pd.DataFrame, metric: str, gran: str):
         span = (span[0] - 5.0, span[1] + 5.0)
     sns.heatmap(grid, annot=True, fmt=".1f", annot_kws={"fontsize": 9}, vmin=span[0], vmax=span[1],
                 cmap="viridis" if metric == "auc" else "viridis_r", linewidths=0.5, linecolor="white",
-                cbar_kws={"label": _metric_title(metric), "fraction": min(0.3, 0.9 / width), "pad": 0.02},
+                cbar_kws={"label": metric_title(metric), "fraction": min(0.3, 0.9 / width), "pad": 0.02},
                 ax=ax)
     ax.set_title(title)
     ax.set_xlabel("target")
@@ -85,8 +85,6 @@ def heatmap_figure(grid: pd.DataFrame, metric: str, gran: str):
 def bars_figure(part: pd.DataFrame, cols: list[str], hues: list[str], palette: dict[str, Any], metric: str,
                 title: str):
     """One bar per row and target with its interval, reported rows hatched, the legend to the right."""
-    from .leaderboard import _metric_title
-
     plt, sns = _pyplot()
     legend_w = _text_in(hues, 0.06) + 0.6
     plot_w = max(3.0, 0.12 * len(cols) * len(hues) + 0.5 * len(cols))
@@ -115,7 +113,7 @@ def bars_figure(part: pd.DataFrame, cols: list[str], hues: list[str], palette: d
             if lo is not None and not pd.isna(lo):
                 ax.errorbar(x, r["value"], yerr=[[r["value"] - lo], [hi - r["value"]]],
                             fmt="none", ecolor="black", capsize=2, lw=0.8)
-    ax.set_ylabel(_metric_title(metric))
+    ax.set_ylabel(metric_title(metric))
     ax.set_xlabel("target")
     ax.set_title(title)
     if len(cols) > 3 and _text_in(cols) > 0.9:
@@ -152,6 +150,32 @@ def roc_figure(target: str, panels: list[tuple[str, list[tuple[str, np.ndarray, 
     return fig
 
 
+def row_names(rows: pd.DataFrame) -> pd.Series:
+    """A short legend name per row, one per run group: backbone, (oracle), and what tells groups
+    of the same backbone apart (config hash, initial checkpoint, else the group id)."""
+    names = {}
+    repro = rows[rows["kind"] == "reproduced"]
+    oracle = rows["selection_policy"] == "target_oracle"
+    for idx, r in rows.iterrows():
+        if r["kind"] != "reproduced":
+            names[idx] = f"{r['backbone']} (reported)"
+            continue
+        name = r["backbone"] + (" (oracle)" if oracle.loc[idx] else "")
+        peers = repro[(repro["backbone"] == r["backbone"]) & (oracle.loc[repro.index] == oracle.loc[idx])]
+        if peers["group_id"].nunique() > 1:
+            parts = []
+            note = r.get("config_note")
+            if isinstance(note, str) and note:
+                parts.append(note.split(":")[0])
+            sha = r.get("checkpoint_sha256")
+            if peers["checkpoint_sha256"].nunique(dropna=False) > 1:
+                parts.append(f"init {sha[:8]}" if isinstance(sha, str) else "init none")
+            name += f" [{', '.join(parts) if parts else 'group ' + str(r['group_id'])}]"
+        names[idx] = name
+    return pd.Series(names, index=rows.index, dtype=object)
+
+
+
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -163,8 +187,6 @@ def _save(fig, path: Path) -> Path:
 def render_figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: list[str]) -> list[Path]:
     """Every figure of one protocol's leaderboard into ``figdir``: bars and heatmap per granularity and
     metric (AUC, HTER, EER), and the ROC curves per target. Returns the files in page order."""
-    from .leaderboard import GRAN_ORDER, metric_base_title, row_names
-
     _pyplot()
     import seaborn as sns
 
@@ -197,7 +219,6 @@ def render_figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: 
 def _roc_figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: list[str]) -> list[Path]:
     from ..metrics import roc
     from .compute import units
-    from .leaderboard import GRAN_ORDER, row_names
     from .scores import read_scores
 
     repro = rows[rows["kind"] == "reproduced"]

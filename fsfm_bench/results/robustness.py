@@ -120,7 +120,7 @@ def long_frame(rows: pd.DataFrame, loaded: list) -> pd.DataFrame:
 
 def section(rows: pd.DataFrame, loaded: list) -> Section:
     """The robustness tables of one protocol (empty when no result has a robustness block)."""
-    from .leaderboard import GRAN_ORDER
+    from .tables import GRAN_ORDER
 
     long = long_frame(rows, loaded)
     if long.empty:
