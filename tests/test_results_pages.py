@@ -41,7 +41,8 @@ def test_one_protocol_folder_from_hand_made_rows(rows, tmp_path):
 
 
 def test_html_styles_reported_delta_and_oracle_rows():
-    table = pd.DataFrame([["a<b", "reproduced", ORACLE_MARK, "1.00"], ["a<b", "reported (paper: X)", "source_val", "2.00"],
+    table = pd.DataFrame([["a<b", "reproduced", ORACLE_MARK, "1.00"],
+                          ["a<b", "reported (paper: X)", "source_val", "2.00"],
                           ["a<b", "Δ reproduced − reported", "", "-1.00"]],
                          columns=["Backbone", "Row", "Selection", "T"])
     header = page_header("demo@2", None, 1)
