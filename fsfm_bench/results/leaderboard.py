@@ -36,7 +36,7 @@ import pandas as pd
 from ..errors import FsfmBenchError
 from ..io import atomic_write_json, atomic_write_text, sha256_json
 from ..metrics import find_metric_spec
-from .reported import load_reported, pairing_text, reported_cells
+from .reported import load_reported, pairing_text, reported_cells, standalone_refs
 from .result import RESULT_GLOB, read_result, readable, scores_path
 
 GRAN_ORDER = ("frame", "video", "image")
@@ -761,7 +761,7 @@ def _build(results_dir, out: Path, *, reported: bool, figures: bool, reported_di
     gone = set(superseded_paths(merged))
     report = BuildReport(out, used=[it.path for it in loaded if str(it.path) not in gone], skipped=skipped,
                          superseded=[it.path for it in loaded if str(it.path) in gone])
-    refs = list(dict.fromkeys(list(docs) + (list(merged["protocol"]) if not merged.empty else [])))
+    refs = list(dict.fromkeys(standalone_refs(docs) + (list(merged["protocol"]) if not merged.empty else [])))
     _clean_stale_builds(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out))
     try:
