@@ -4,18 +4,25 @@ Contract (docs/plugins.md, "Masking"): ``strategy(parsing_maps [B, H, W] int, ge
 ``(mask [B, N] bool, focus [B, N] bool)`` with exactly ``K = int(N * mask_ratio)`` True per row of
 ``mask`` (True = masked, raster patch order), and ``focus`` (the fully covered region, a subset of
 ``mask``; all False for strategies without one). ``generator=None`` draws from the global RNG.
+
+It lives in the core (not under ``plugins/``) so that a third-party strategy subclasses the same
+class as the built-ins; the LaPa label vocabulary and FSFM's region groups stay with the built-in
+strategies (``plugins/masking/regions.py``): a strategy that covers regions names them in
+``region_names``.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
-from fsfm_bench.errors import UsageError
+from fsfm_bench.errors import FsfmBenchError, UsageError
 
-from .patches import check_parsing_maps
-from .regions import GROUP_NAMES
+#: parsing maps hold the 11 LaPa labels, 0 background .. 10 hair (docs/method.md, "Face parsing maps")
+NUM_LABELS = 11
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
 @dataclass(frozen=True)
@@ -24,12 +31,51 @@ class MaskingResult:
 
     mask: torch.Tensor                  # bool [B, N], exactly K True per row
     focus: torch.Tensor                 # bool [B, N], subset of mask
-    region_index: int | None = None     # index into regions.GROUPS
+    region_index: int | None = None     # index into the strategy's region_names
+    region_name: str | None = None      # filled by MaskingStrategy.sample from region_names
 
     @property
     def region(self) -> str | None:
         """Name of the covered region (e.g. 'eyes'), or None."""
-        return None if self.region_index is None else GROUP_NAMES[self.region_index]
+        return self.region_name
+
+
+def check_parsing_maps(maps: object, patch_size: int,
+                       input_size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Check that ``maps`` is an integer [B, H, W] tensor of LaPa labels tiled by ``patch_size``.
+
+    Raises one FsfmBenchError per problem, saying what was wrong and what to do.
+    """
+    if not isinstance(maps, torch.Tensor):
+        raise FsfmBenchError(f"parsing maps must be a torch.Tensor [B, H, W] of LaPa labels, got "
+                             f"{type(maps).__name__}; convert with torch.as_tensor(maps).")
+    if maps.ndim != 3:
+        hint = (" (a channel axis of size 1: squeeze it with maps[:, 0])"
+                if maps.ndim == 4 and maps.shape[1] == 1 else
+                " (one map: add the batch axis with maps[None])" if maps.ndim == 2 else "")
+        raise FsfmBenchError(f"parsing maps must have 3 dimensions [B, H, W], got shape "
+                             f"{tuple(maps.shape)}{hint}.")
+    if maps.dtype not in _INTEGER_DTYPES:
+        raise FsfmBenchError(f"parsing maps must hold integer labels 0..{NUM_LABELS - 1} (int8 as "
+                             f"stored, or any integer dtype), got dtype {maps.dtype}; a float or bool "
+                             f"map is not a LaPa label map (take the argmax over the parser's logits).")
+    height, width = int(maps.shape[1]), int(maps.shape[2])
+    if input_size is not None and (height, width) != tuple(input_size):
+        raise FsfmBenchError(f"parsing maps are {height}x{width} but the model input is "
+                             f"{input_size[0]}x{input_size[1]}: maps must have the image's size "
+                             f"(resize them with nearest-neighbour interpolation, or re-run the parser).")
+    if height % patch_size or width % patch_size or height == 0 or width == 0:
+        raise FsfmBenchError(f"parsing maps of {height}x{width} are not a whole number of "
+                             f"{patch_size}x{patch_size} patches: use maps of the model's input size "
+                             f"(e.g. 224x224 for patch 16).")
+    if maps.numel():
+        low, high = (int(v) for v in torch.aminmax(maps))
+        if low < 0 or high >= NUM_LABELS:
+            bad = low if low < 0 else high
+            raise FsfmBenchError(f"parsing maps hold label {bad}, outside the 11 LaPa labels "
+                                 f"0..{NUM_LABELS - 1} (0 background, 1 skin, ..., 10 hair): were they "
+                                 f"made by a different parser (e.g. CelebAMask-HQ's 19 classes)?")
+    return maps
 
 
 def _size_pair(input_size: int | Sequence[int] | None) -> tuple[int, int] | None:
@@ -48,6 +94,7 @@ class MaskingStrategy:
 
     name = "base"
     has_region = False                  # does the strategy cover one facial region per batch
+    region_names: tuple[str, ...] = ()  # names of the regions a region_index points into
 
     def __init__(self, mask_ratio: float = 0.75, patch_size: int = 16,
                  input_size: int | Sequence[int] | None = None) -> None:
@@ -65,7 +112,7 @@ class MaskingStrategy:
     @property
     def last_region(self) -> str | None:
         """Name of the region the last call covered (CRFR strategies), else None."""
-        return None if self.last_region_index is None else GROUP_NAMES[self.last_region_index]
+        return None if self.last_region_index is None else self.region_names[self.last_region_index]
 
     def num_masked(self, num_patches: int) -> int:
         """K = int(N * mask_ratio): 147 of 196 at the paper's settings."""
@@ -88,6 +135,8 @@ class MaskingStrategy:
         num = (maps.shape[1] // self.patch_size) * (maps.shape[2] // self.patch_size)
         k = self.num_masked(num)
         result = self._sample(maps, k, generator, region)
+        if result.region_index is not None and result.region_name is None:
+            result = dataclasses.replace(result, region_name=self.region_names[result.region_index])
         self.last_region_index = result.region_index
         assert result.mask.shape == (batch, num) and result.focus.shape == (batch, num)
         return result
