@@ -167,7 +167,7 @@ def assert_protocol_contract(name_or_path: Any):
     """Check a protocol (a registered name, or the path of its YAML) and what it names.
 
     The YAML is valid, its task is registered and fills what it leaves out, its metrics are
-    registered, its recipe resolves (beside it, else the core's) and composes, and its reported file
+    registered, its recipe resolves (beside it, else the core's) and loads, and its reported file
     (if any) resolves, is valid and lists this version (``protocol`` or ``paired_with``); returns the
     resolved :class:`fsfm_bench.protocols.Protocol` objects (one per variant).
     """
@@ -187,7 +187,8 @@ def assert_protocol_contract(name_or_path: Any):
     resolved = definition.resolve()
     assert resolved and all(p.task == definition.data["task"] for p in resolved)
     recipe = _load_yaml(definition.recipe_file())
-    assert isinstance(recipe.get("finetune"), dict), f"{definition.ref}: recipe {definition.recipe_file()} has no finetune"
+    assert isinstance(recipe.get("finetune"), dict), \
+        f"{definition.ref}: recipe {definition.recipe_file()} has no finetune section"
     located = definition.reported_file()
     if located is not None:
         path, where = located

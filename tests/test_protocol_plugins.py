@@ -140,3 +140,15 @@ def test_a_protocol_naming_another_protocols_reported_file_is_an_error(plugin_sa
     with pytest.raises(FsfmBenchError, match="protocol copycat@1 names registry/reported/cdfd.yaml for its reported "
                                              "numbers, but that file holds numbers for cdfd@2, cdfd@1"):
         load_reported()
+
+
+def test_the_protocol_helper_passes_the_builtins_and_fails_on_a_foreign_reported_file(tmp_path):
+    from fsfm_bench.testing import assert_protocol_contract
+
+    for name in ("cdfd@1", "cdfas@2", "diff@1", "demo"):
+        assert_protocol_contract(name)
+    (tmp_path / "theirs.yaml").write_text(REPORTED.format(ref="someone_else@1"))
+    path = tmp_path / "mine.yaml"
+    path.write_text(PROTOCOL.format(id="mine", task="demo", recipe="finetune_demo", reported="theirs.yaml"))
+    with pytest.raises(AssertionError, match=r"mine@1: theirs.yaml holds numbers for \['someone_else@1'\]"):
+        assert_protocol_contract(path)

@@ -71,6 +71,6 @@ def find_protocol_file(kind: str, value: str, home: str | Path | None, where: st
     tried.append(shown.as_posix())
     core = installed.parent if installed is not None else None
     names = sorted(p.stem for p in core.glob("*.yaml")) if core is not None and core.is_dir() else []
-    raise UsageError(f"{where}: its {kind} {value!r} is missing: looked for {' and '.join(tried)}; ship the file beside "
-                     f"the protocol YAML or name one of the core's ({CORE_FOLDERS[kind]}/)."
+    raise UsageError(f"{where}: its {kind} {value!r} is missing: looked for {' and '.join(tried)}; ship the file "
+                     f"beside the protocol YAML or name one of the core's ({CORE_FOLDERS[kind]}/)."
                      + did_you_mean(rel.stem, names))
