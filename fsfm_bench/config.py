@@ -160,6 +160,20 @@ def _from_plugin(kind: str, name: str) -> dict[str, Any] | None:
     return {"type": name} if kind == "backbones" else None
 
 
+def recipe_section(recipe: str, protocol: str | None = None) -> dict[str, Any]:
+    """A recipe by name; with a registered protocol, looked up beside its YAML file first (a protocol
+    plugin ships its own recipe, fsfm_bench.protocols.files), then in the core's configs/recipes/."""
+    definition = None
+    if protocol and find_config("protocols", protocol) is None:
+        from . import plugins
+
+        if protocol in plugins.names("protocols"):
+            definition = plugins.get("protocols", protocol)
+    if not callable(getattr(definition, "recipe_file", None)):
+        return section("recipes", recipe)
+    return _load_yaml(definition.recipe_file(recipe))
+
+
 # --- composition and overrides ----------------------------------------------------------------
 def compose(protocol: str | None = None, backbone: str | None = None, recipe: str | None = None,
             overrides: dict[str, Any] | None = None):
@@ -172,7 +186,7 @@ def compose(protocol: str | None = None, backbone: str | None = None, recipe: st
     if recipe is None and proto is not None:
         recipe = proto.get("recipe")
     if recipe:
-        data.update(section("recipes", recipe))
+        data.update(recipe_section(recipe, protocol))
         data["recipe_name"] = recipe
     if proto is not None:
         data["protocol"] = _merge(data.get("protocol", {}), proto)

@@ -1,5 +1,6 @@
 """The plugin contracts as code: what the core calls on a backbone, a masking strategy, a task
-adapter and a dataset adapter, and cheap checks that refuse a plugin which lacks it.
+adapter and a dataset adapter (and that metrics and tasks are registered as their specs), and cheap
+checks that refuse a plugin which lacks it.
 
 The Protocols say the shape (docs/plugins.md, "What each kind must provide", says why); the
 ``check_*`` functions are what the core runs, once, when a plugin's object is registered or built,
@@ -202,11 +203,33 @@ def _check_signature(fn: Callable, keywords: Sequence[str], kind: str, name: str
                     f"({', '.join(['x'] * positional + [f'{k}=...' for k in keywords])}): {exc}", section) from None
 
 
+def check_spec(kind: str, name: str, obj: Any, plugin: str | None = None) -> Any:
+    """Refuse a metric or task registration that is not its spec (``MetricSpec``/``TaskSpec``) under
+    the spec's own name: results, protocols and tables look these up by name and read their fields."""
+    if kind == "metrics":
+        from .metrics.spec import MetricSpec as spec_type
+        label, section = "metric", "Metrics"
+    else:
+        from .protocols.tasks import TaskSpec as spec_type
+        label, section = "task", "Tasks"
+    if not isinstance(obj, spec_type):
+        raise _fail(label, name, plugin, f"registered a {type(obj).__name__}, not a "
+                    f"{spec_type.__module__.rsplit('.', 1)[0]}.{spec_type.__name__}", section)
+    if obj.name != name:
+        raise _fail(label, name, plugin, f"its {spec_type.__name__} is named {obj.name!r}; register it under "
+                    "its own name", section)
+    return obj
+
+
 def check_registration(kind: str, name: str, obj: Any, plugin: str | None = None) -> None:
     """What can be checked when a plugin registers ``obj`` (no build, no torch): factories are
-    callable; dataset adapters are classes with the :class:`DatasetProtocol` members."""
+    callable; dataset adapters are classes with the :class:`DatasetProtocol` members; metrics and
+    tasks are their specs."""
     if kind == "datasets":
         check_dataset(obj, name, plugin)
+        return
+    if kind in ("metrics", "tasks"):
+        check_spec(kind, name, obj, plugin)
         return
     if kind == "backbones" and inspect.isclass(obj) and not callable(getattr(obj, "layer_id", None)):
         raise _fail("backbone", name, plugin, "its class has no layer_id(name) method (layer-wise lr decay "

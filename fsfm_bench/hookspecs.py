@@ -34,6 +34,7 @@ KIND_HOOKS: dict[str, str] = {
     "protocols": "register_protocols",
     "metrics": "register_metrics",
     "perturbations": "register_perturbations",
+    "tasks": "register_tasks",
 }
 
 
@@ -91,3 +92,7 @@ def register_metrics(register):
 def register_perturbations(register):
     """Register test-time perturbations (robustness families with five severity levels each)."""
 
+
+@hookspec
+def register_tasks(register):
+    """Register tasks that protocols name (``task:``): one ``fsfm_bench.protocols.TaskSpec`` per name."""

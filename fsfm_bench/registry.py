@@ -32,6 +32,7 @@ FORGERIES = Registry("forgery", scope=SCOPE)                       # (register_f
 PROTOCOLS = Registry("protocol", scope=SCOPE)                      # (register_protocols)
 METRICS = Registry("metric", scope=SCOPE)                          # (register_metrics)
 PERTURBATIONS = Registry("perturbation", scope=SCOPE)              # (register_perturbations)
+TASKS = Registry("task", scope=SCOPE)                              # (register_tasks)
 
 # --- mmengine children the core fills (Runner-buildable parts) ---------------------------------
 MODELS = Registry("model", parent=MMENGINE_MODELS, scope=SCOPE)
@@ -60,4 +61,5 @@ PLUGIN_REGISTRIES: dict[str, tuple[Registry, str]] = {
     "protocols": (PROTOCOLS, "register_protocols"),
     "metrics": (METRICS, "register_metrics"),
     "perturbations": (PERTURBATIONS, "register_perturbations"),
+    "tasks": (TASKS, "register_tasks"),
 }

@@ -161,3 +161,39 @@ def assert_dataset_contract(cls_or_name: str | type, root: Any = None, **options
         assert [it.path for it in items] == [it.path for it in adapter.index(root, **options)], \
             f"dataset {adapter.name!r}: index order is not stable"
     return adapter
+
+
+def assert_protocol_contract(name_or_path: Any):
+    """Check a protocol (a registered name, or the path of its YAML) and what it names.
+
+    The YAML is valid, its task is registered and fills what it leaves out, its metrics are
+    registered, its recipe resolves (beside it, else the core's) and loads, and its reported file
+    (if any) resolves, is valid and lists this version (``protocol`` or ``paired_with``); returns the
+    resolved :class:`fsfm_bench.protocols.Protocol` objects (one per variant).
+    """
+    from pathlib import Path
+
+    from .config import _load_yaml
+    from .protocols import ProtocolDefinition
+    from .results.reported import read_reported
+
+    if isinstance(name_or_path, (str, Path)) and Path(name_or_path).suffix in (".yaml", ".yml"):
+        definition = ProtocolDefinition.from_file(name_or_path)
+    else:
+        from .plugins import get
+
+        definition = get("protocols", str(name_or_path))
+    assert isinstance(definition, ProtocolDefinition), f"{name_or_path}: not a ProtocolDefinition"
+    resolved = definition.resolve()
+    assert resolved and all(p.task == definition.data["task"] for p in resolved)
+    recipe = _load_yaml(definition.recipe_file())
+    assert isinstance(recipe.get("finetune"), dict), \
+        f"{definition.ref}: recipe {definition.recipe_file()} has no finetune section"
+    located = definition.reported_file()
+    if located is not None:
+        path, where = located
+        doc = read_reported(path.read_text(encoding="utf-8"), where)
+        refs = [doc["protocol"], *doc.get("paired_with", [])]
+        assert definition.ref in refs or any(r.split("@")[0] == definition.id for r in refs), \
+            f"{definition.ref}: {where} holds numbers for {refs}"
+    return resolved

@@ -104,6 +104,31 @@ def register_datasets(register):
     assert "dataset adapter 'half' (plugin 'half-data') breaks the dataset adapter contract: missing index()" in error
 
 
+def test_a_task_that_is_not_its_task_spec_is_refused_at_registration(plugin_sandbox):
+    source = """
+from fsfm_bench.hookspecs import hookimpl
+fsfm_bench_api = ">=1,<2"
+
+@hookimpl
+def register_tasks(register):
+    from fsfm_bench.protocols import TaskSpec
+    register("loose", {"adapter": "fsfm_head", "metrics": ["auc"]})
+"""
+    plugin_sandbox.add("loose-task", source)
+    plugin_sandbox.add("misnamed-task", source.replace(
+        'register("loose", {"adapter": "fsfm_head", "metrics": ["auc"]})',
+        'register("alias", TaskSpec("real", adapter="fsfm_head", metrics=("auc",), positive_class="fake"))'))
+    with pytest.warns(RuntimeWarning) as caught:
+        infos = {i.name: i for i in plugin_sandbox.load()}
+    assert {"loose-task", "misnamed-task"} <= {w.message.args[0].split("'")[1] for w in caught}
+    assert infos["loose-task"].error == (
+        "failed to register: ContractError: task 'loose' (plugin 'loose-task') breaks the task contract: registered "
+        "a dict, not a fsfm_bench.protocols.TaskSpec. See docs/plugins.md, \"Tasks\", and fsfm_bench.contracts.")
+    assert "task 'alias' (plugin 'misnamed-task') breaks the task contract: its TaskSpec is named 'real'; " \
+           "register it under its own name" in infos["misnamed-task"].error
+    assert not {"loose", "alias", "real"} & {e.name for e in entries("tasks")}
+
+
 class _Tiny(nn.Module):
     embed_dim, num_prefix_tokens, num_layers = 4, 0, 1
     mean = std = (0.5, 0.5, 0.5)
@@ -224,11 +249,16 @@ def test_core_base_classes_keep_their_old_import_paths():
     from fsfm_bench.bases.adapter import TaskAdapter
     from fsfm_bench.bases.backbone import ViTBackbone
     from fsfm_bench.bases.dataset import DatasetAdapter
+    from fsfm_bench.bases.masking import MaskingStrategy
     from fsfm_bench_plugins.adapters.heads import TaskAdapter as OldTaskAdapter
     from fsfm_bench_plugins.backbones.base import ViTBackbone as OldViT
     from fsfm_bench_plugins.datasets.base import DatasetAdapter as OldDatasetAdapter
+    from fsfm_bench_plugins.masking.base import MaskingStrategy as OldMaskingStrategy
+    from fsfm_bench_plugins.masking.crfr import CRFRPMasking
 
-    assert (OldViT, OldDatasetAdapter, OldTaskAdapter) == (ViTBackbone, DatasetAdapter, TaskAdapter)
+    assert (OldViT, OldDatasetAdapter, OldTaskAdapter, OldMaskingStrategy) == (
+        ViTBackbone, DatasetAdapter, TaskAdapter, MaskingStrategy)
+    assert issubclass(CRFRPMasking, MaskingStrategy)           # the built-ins subclass the core's base
 
 
 def _example_tests():

@@ -126,7 +126,8 @@ def test_example_template_distribution_is_listed_and_builds():
     example = next(p for p in plugins if p["name"] == "example")
     assert example["distribution"] == "fsfm-bench-example" and example["version"] == "0.1.0"
     assert example["registers"] == {"backbones": ["example_vit"], "masking": ["example_center"],
-                                   "metrics": ["fpr_at_tpr95"], "protocols": ["example_demo", "example_demo@1"]}
+                                   "metrics": ["fpr_at_tpr95"], "protocols": ["example_demo", "example_demo@1"],
+                          "tasks": ["forgery_screening"]}
     assert set(plugins[0]) >= {"name", "distribution", "version", "registers"}
 
     import torch

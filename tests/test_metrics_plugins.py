@@ -3,6 +3,8 @@ name, like the built-ins. Proven with the example plugin (examples/plugin-templa
 fpr_at_tpr95 and protocol example_demo go through `fsfm-bench run` into the result and the board."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fsfm_bench import metrics as M
@@ -62,8 +64,14 @@ def test_a_plugin_metric_must_be_a_metric_spec(plugin_sandbox):
                        "@hookimpl\n"
                        "def register_metrics(register):\n"
                        "    register('bare_fn', lambda labels, scores: 0.0)\n")
-    plugin_sandbox.load()
-    with pytest.raises(Exception, match="registered metric 'bare_fn' as function; register a fsfm_bench.metrics.MetricSpec"):
+    with pytest.warns(RuntimeWarning, match="bad-metric"):
+        infos = plugin_sandbox.load()
+    # refused when it registers (fsfm_bench.contracts), one line naming the plugin; nothing half-registered
+    error = next(i for i in infos if i.name == "bad-metric").error
+    assert error == ("failed to register: ContractError: metric 'bare_fn' (plugin 'bad-metric') breaks the metric "
+                     "contract: registered a function, not a fsfm_bench.metrics.MetricSpec. See docs/plugins.md, "
+                     "\"Metrics\", and fsfm_bench.contracts.")
+    with pytest.raises(UsageError, match="unknown metric 'bare_fn'"):
         M.metric_spec("bare_fn")
 
 
@@ -88,3 +96,13 @@ def test_example_protocol_runs_with_the_plugin_metric(tmp_path, capsys):
         assert entry["ci"]["n_resamples"] == 20
     board = (tmp_path / "leaderboards" / "example_demo_v1" / "leaderboard.md").read_text()
     assert "## frame-level FPR@TPR=95% ↓ (%)" in board and "## video-level FPR@TPR=95% ↓ (%)" in board
+    # the protocol's own recipe (protocols/recipes/finetune_example.yaml: blr 4e-2; the core's demo: 5e-2)
+    assert result["config"]["recipe_name"] == "recipes/finetune_example" and result["config"]["finetune"]["blr"] == 0.04
+    assert result["protocol"]["task"] == "forgery_screening"     # its own task, whose default metrics these are
+    # its own reported rows (protocols/reported/example_demo.yaml), as reported rows, apart from the run's
+    rows = json.loads((tmp_path / "leaderboards" / "example_demo_v1" / "leaderboard.json").read_text())["rows"]
+    assert {(r["backbone"], r["metric"], r["value"]) for r in rows if r["kind"] == "reported"} == {
+        ("(Chance level)", "auc", 50.0), ("(Chance level)", "fpr_at_tpr95", 95.0)}
+    assert {r["kind"] for r in rows if r["backbone"].startswith("example_vit")} == {"reproduced"}
+    assert "reported rows from `fsfm_bench_example/protocols/reported/example_demo.yaml`" in board
+    assert "reported (from-secondary-note: Chance level" in board

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .files import find_protocol_file
 from .spec import POLICIES, POLICY_LABELS, Protocol, Source, load_protocol_file, variants
+from .tasks import TaskSpec, apply_task
 
-__all__ = ["POLICIES", "POLICY_LABELS", "Protocol", "ProtocolDefinition", "Source", "load_protocol_file",
+__all__ = ["POLICIES", "POLICY_LABELS", "Protocol", "ProtocolDefinition", "Source", "TaskSpec", "load_protocol_file",
            "variants"]
 
 
@@ -31,7 +33,26 @@ class ProtocolDefinition:
 
     @classmethod
     def from_file(cls, path: str | Path) -> ProtocolDefinition:
-        return cls(load_protocol_file(path), str(path))
+        """Load and validate one protocol YAML; its recipe and reported file must resolve (checked
+        here, so a plugin that names a file it does not ship is refused when it registers)."""
+        definition = cls(load_protocol_file(path), str(path))
+        definition.recipe_file()
+        definition.reported_file()
+        return definition
+
+    @property
+    def home(self) -> Path | None:
+        """The protocol file's folder: its recipe and reported file are looked up there first."""
+        return Path(self.path).parent if self.path else None
+
+    def recipe_file(self, recipe: str | None = None) -> Path:
+        """The fine-tuning recipe file (``recipe:``, or ``recipe`` when given): beside the protocol, else the core's."""
+        return find_protocol_file("recipe", recipe or self.data["recipe"], self.home, f"protocol {self.ref}")[0]
+
+    def reported_file(self) -> tuple[Path, str] | None:
+        """(file, how tables name it) of the paper-reported numbers (``reported:``), or None."""
+        value = self.data.get("reported")
+        return None if not value else find_protocol_file("reported", value, self.home, f"protocol {self.ref}")
 
     @property
     def id(self) -> str:
@@ -50,8 +71,9 @@ class ProtocolDefinition:
         return self.data["title"]
 
     def default_config(self) -> dict[str, Any]:
-        """The ``protocol`` section of a resolved config (read by fsfm_bench.config.compose)."""
-        return copy.deepcopy(self.data)
+        """The ``protocol`` section of a resolved config (read by fsfm_bench.config.compose): the
+        protocol's data, with what it leaves to its task (adapter, metrics, positive class) filled in."""
+        return apply_task(copy.deepcopy(self.data))
 
     def __call__(self, variant: str | None = None) -> list[Protocol]:
         """Registries hold callables: calling a definition resolves it (see :meth:`resolve`)."""

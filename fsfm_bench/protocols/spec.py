@@ -130,8 +130,11 @@ class Protocol:
             raise UsageError(f"protocol {data['id']}@{data['version']} has variants "
                              f"({', '.join(data['variants'])}); pick one with target=NAME or run "
                              "them all through fsfm_bench.protocols.variants()")
-        # metric names are checked against the registry (plugins add metrics), not a schema enum
+        # the task and metric names are checked against the registries (plugins add both), not schema enums
         from ..metrics import check_metric_names
+        from .tasks import apply_task
+
+        data = apply_task(data)
 
         check_metric_names(data["metrics"], f"protocol {data['id']}@{data['version']}")
         frames = data.get("frames_per_video")

@@ -32,7 +32,7 @@ from .figures import row_names
 from .merge import (Loaded, collect, collect_verified, data_fingerprint, join_reported, merge_seeds, protocol_ref,
                     results_root, superseded_paths)
 from .pages import index_page, protocol_dir, write_protocol
-from .reported import load_reported, reported_cells
+from .reported import load_reported, reported_cells, standalone_refs
 from .result import readable
 from .tables import display_tables, wide_csv
 
@@ -115,7 +115,7 @@ def _build(results_dir, out: Path, *, reported: bool, figures: bool, reported_di
     gone = set(superseded_paths(merged))
     report = BuildReport(out, used=[it.path for it in loaded if str(it.path) not in gone], skipped=skipped,
                          superseded=[it.path for it in loaded if str(it.path) in gone])
-    refs = list(dict.fromkeys(list(docs) + (list(merged["protocol"]) if not merged.empty else [])))
+    refs = list(dict.fromkeys(standalone_refs(docs) + (list(merged["protocol"]) if not merged.empty else [])))
     _clean_stale_builds(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out))
     try:

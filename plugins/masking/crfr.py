@@ -11,15 +11,17 @@ from collections.abc import Sequence
 
 import torch
 
-from .base import MaskingResult, MaskingStrategy
+from fsfm_bench.bases.masking import MaskingResult, MaskingStrategy
+
 from .patches import group_membership, owner_counts, owners, patch_label_bits
 from .proportional import fix_drift
-from .regions import NUM_FACIAL_REGIONS, NUM_GROUPS, resolve_region
+from .regions import GROUP_NAMES, NUM_FACIAL_REGIONS, NUM_GROUPS, resolve_region
 from .sampling import pick_per_owner, random_index, random_ranks, round_half_even
 
 
 class _CoverRegion(MaskingStrategy):
     has_region = True
+    region_names = GROUP_NAMES
 
     def _region(self, region: int | str | Sequence[int] | None, generator, device) -> int:
         if region is not None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import MaskingResult, MaskingStrategy, empty_focus
+from fsfm_bench.bases.masking import MaskingResult, MaskingStrategy, empty_focus
+
 from .patches import patch_label_bits
 from .sampling import pick, random_ranks
 

@@ -1,4 +1,5 @@
-"""From parsing maps to patches: input checks, which labels each patch touches, group ownership.
+"""From parsing maps to patches: which labels each patch touches, group ownership (the input checks
+are the core's, fsfm_bench/bases/masking.py).
 
 A patch belongs to a label set when ANY of its pixels carries one of those labels (FSFM takes a
 max-pool of the indicator, docs/method.md, "Region groups"). Instead of one max-pool per label we build, per pixel, the bit
@@ -15,49 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from fsfm_bench.errors import FsfmBenchError
-
-from .regions import BOUNDARY, GROUPS, NUM_GROUPS, NUM_LABELS, label_bits
-
-_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
-
-
-def check_parsing_maps(maps: object, patch_size: int,
-                       input_size: tuple[int, int] | None = None) -> torch.Tensor:
-    """Check that ``maps`` is an integer [B, H, W] tensor of LaPa labels tiled by ``patch_size``.
-
-    Raises one FsfmBenchError per problem, saying what was wrong and what to do.
-    """
-    if not isinstance(maps, torch.Tensor):
-        raise FsfmBenchError(f"parsing maps must be a torch.Tensor [B, H, W] of LaPa labels, got "
-                             f"{type(maps).__name__}; convert with torch.as_tensor(maps).")
-    if maps.ndim != 3:
-        hint = (" (a channel axis of size 1: squeeze it with maps[:, 0])"
-                if maps.ndim == 4 and maps.shape[1] == 1 else
-                " (one map: add the batch axis with maps[None])" if maps.ndim == 2 else "")
-        raise FsfmBenchError(f"parsing maps must have 3 dimensions [B, H, W], got shape "
-                             f"{tuple(maps.shape)}{hint}.")
-    if maps.dtype not in _INTEGER_DTYPES:
-        raise FsfmBenchError(f"parsing maps must hold integer labels 0..{NUM_LABELS - 1} (int8 as "
-                             f"stored, or any integer dtype), got dtype {maps.dtype}; a float or bool "
-                             f"map is not a LaPa label map (take the argmax over the parser's logits).")
-    height, width = int(maps.shape[1]), int(maps.shape[2])
-    if input_size is not None and (height, width) != tuple(input_size):
-        raise FsfmBenchError(f"parsing maps are {height}x{width} but the model input is "
-                             f"{input_size[0]}x{input_size[1]}: maps must have the image's size "
-                             f"(resize them with nearest-neighbour interpolation, or re-run the parser).")
-    if height % patch_size or width % patch_size or height == 0 or width == 0:
-        raise FsfmBenchError(f"parsing maps of {height}x{width} are not a whole number of "
-                             f"{patch_size}x{patch_size} patches: use maps of the model's input size "
-                             f"(e.g. 224x224 for patch 16).")
-    if maps.numel():
-        low, high = (int(v) for v in torch.aminmax(maps))
-        if low < 0 or high >= NUM_LABELS:
-            bad = low if low < 0 else high
-            raise FsfmBenchError(f"parsing maps hold label {bad}, outside the 11 LaPa labels "
-                                 f"0..{NUM_LABELS - 1} (0 background, 1 skin, ..., 10 hair): were they "
-                                 f"made by a different parser (e.g. CelebAMask-HQ's 19 classes)?")
-    return maps
+from .regions import BOUNDARY, GROUPS, NUM_GROUPS, label_bits
 
 
 def _or_fold(x: torch.Tensor, dim: int) -> torch.Tensor:

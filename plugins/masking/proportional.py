@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import MaskingResult, MaskingStrategy, empty_focus
+from fsfm_bench.bases.masking import MaskingResult, MaskingStrategy, empty_focus
+
 from .patches import group_membership, owner_counts, owners, patch_label_bits
 from .regions import NUM_GROUPS
 from .sampling import pick, pick_per_owner, random_ranks, round_half_even

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fsfm_bench.bases.masking import NUM_LABELS  # noqa: F401 - the vocabulary's size, re-exported
 from fsfm_bench.errors import UsageError, did_you_mean
 
-NUM_LABELS = 11
 LABEL_NAMES = ("background", "skin", "right_brow", "left_brow", "right_eye", "left_eye", "nose",
                "upper_lip", "inner_mouth", "lower_lip", "hair")
 

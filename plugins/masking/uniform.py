@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import MaskingResult, MaskingStrategy, empty_focus
+from fsfm_bench.bases.masking import MaskingResult, MaskingStrategy, empty_focus
+
 from .sampling import random_ranks
 
 

@@ -1,4 +1,5 @@
-"""Built-in protocols: versioned data (one YAML file per protocol), registered by name.
+"""Built-in protocols: versioned data (one YAML file per protocol), registered by name, and the
+tasks they name (``tasks.py``).
 
 Each file is validated against ``fsfm_bench/schemas/protocol.json`` when it is registered, so a
 broken protocol is reported as a plugin error instead of failing half-way through a run. The
@@ -27,3 +28,12 @@ def register_protocols(register):
             newest[definition.id] = definition
     for pid, definition in newest.items():
         register(pid, definition, description=f"{definition.title} (= {definition.ref})")
+
+
+@hookimpl
+def register_tasks(register):
+    """deepfake, anti_spoofing, diffusion, demo: what a protocol of each task uses by default."""
+    from .tasks import TASKS
+
+    for task in TASKS:
+        register(task.name, task)

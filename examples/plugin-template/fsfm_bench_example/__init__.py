@@ -1,5 +1,6 @@
 """An example fsfm-bench plugin: registers the backbone `example_vit`, the masking `example_center`,
-the metric `fpr_at_tpr95` and the protocol `example_demo` (which asks for that metric)."""
+the metric `fpr_at_tpr95`, the task `forgery_screening` (which asks for that metric) and the protocol
+`example_demo` of that task, which ships its own recipe and reported rows beside its YAML file."""
 from pathlib import Path
 
 from fsfm_bench.hookspecs import hookimpl
@@ -48,8 +49,19 @@ def register_metrics(register):
 
 
 @hookimpl
+def register_tasks(register):
+    # a task: what a protocol naming it uses unless it says otherwise (adapter, metrics, positive class)
+    from fsfm_bench.protocols import TaskSpec
+
+    register("forgery_screening", TaskSpec(
+        "forgery_screening", adapter="fsfm_head", metrics=("auc", "fpr_at_tpr95"), positive_class="fake",
+        description="Forgery screening: catch 95 % of fakes with as few false alarms as possible"))
+
+
+@hookimpl
 def register_protocols(register):
-    # protocol YAML files beside this module, validated against the core's protocol schema
+    # protocol YAML files beside this module, validated against the core's protocol schema; each one's
+    # recipe and reported file are found beside it (protocols/recipes/, protocols/reported/)
     from fsfm_bench.protocols import ProtocolDefinition
 
     for path in sorted((Path(__file__).resolve().parent / "protocols").glob("*.yaml")):

@@ -6,7 +6,7 @@ Run with `python -m pytest tests/` after `pip install -e .` (fsfm-bench's own su
 """
 from __future__ import annotations
 
-from fsfm_bench.testing import assert_backbone_contract, assert_masking_contract
+from fsfm_bench.testing import assert_backbone_contract, assert_masking_contract, assert_protocol_contract
 
 from fsfm_bench_example import example_center, example_vit
 
@@ -24,3 +24,11 @@ def test_backbone_by_registered_name_honours_the_contract():
 def test_masking_honours_the_contract():
     assert_masking_contract(example_center, mask_ratio=0.75, patch_size=8, size=32)
     assert_masking_contract("example_center", mask_ratio=0.5, patch_size=16)
+
+
+def test_protocol_ships_its_recipe_reported_rows_and_task():
+    # the protocol, its task, its recipe (protocols/recipes/) and its reported file (protocols/reported/)
+    (protocol,) = assert_protocol_contract("example_demo")
+    assert protocol.task == "forgery_screening" and protocol.recipe == "recipes/finetune_example"
+    assert protocol.metrics == ("auc", "fpr_at_tpr95") and protocol.adapter == "fsfm_head"   # from the task
+    assert protocol.reported == "reported/example_demo.yaml"
