@@ -15,10 +15,10 @@ SPECS: tuple[BackboneSpec, ...] = (
                  mean_std=IMAGENET, checkpoint_stats_required=True,   # released FSFM brings its own stats
                  description="FSFM / FS-VFM ViT-S/B/L/16 (FSFM releases and fsfm-bench's own pretraining output)."),
     BackboneSpec("mae", _F + "build_vit_family", layout="mae", default_arch="vit_base_patch16_224", input_size=224,
-                 mean_std=IMAGENET, description="MAE ViT-B/L/16 (official {\"model\": ...} checkpoints)."),
+                 mean_std=IMAGENET, description="MAE ViT-B/L/16 (official {\"model\": ...} checkpoints), ImageNet mean/std."),
     BackboneSpec("dino", _F + "build_vit_family", layout="dino", default_arch="vit_base_patch16_224", input_size=224,
                  mean_std=IMAGENET,
-                 description="DINO ViT-S/16, ViT-B/16 (bare state dict or full training checkpoint's teacher)."),
+                 description="DINO ViT-S/16, ViT-B/16 (bare state dict or full training checkpoint's teacher), ImageNet mean/std."),
     BackboneSpec("farl", _F + "build_vit_family", layout="openai_clip",
                  default_arch="vit_base_patch16_clip_quickgelu_224", input_size=224, mean_std=OPENAI_CLIP,
                  description="FaRL ViT-B/16 (ep16/ep64; OpenAI-CLIP layout visual tower) as a timm CLIP ViT (QuickGELU)."),
@@ -27,7 +27,7 @@ SPECS: tuple[BackboneSpec, ...] = (
                  description="OpenAI CLIP ViT-B/16 visual tower (the paper's \"CLIP ViT-B, VLP(WIT)\" row), timm CLIP ViT."),
     BackboneSpec("mcf", _F + "build_vit_family", layout="mcf", default_arch="vit_base_patch16_224", input_size=224,
                  mean_std=IMAGENET,
-                 description="MCF ViT-B/16 (face MIM+contrastive on LAION-Face-cropped; target_encoder.* keys)."),
+                 description="MCF ViT-B/16 (face MIM+contrastive on LAION-Face-cropped; target_encoder.* keys), ImageNet mean/std."),
     # supervised timm models: in21k->in1k ViTs use 0.5/0.5, the CNNs ImageNet's statistics (Xception 0.5)
     BackboneSpec("supervised", _F + "build_supervised", layout="timm", default_arch="vit_base_patch16_224",
                  input_size=224, mean_std=IMAGENET,
