@@ -195,6 +195,10 @@ def compose(protocol: str | None = None, backbone: str | None = None, recipe: st
         bb = section("backbones", backbone)
         data["backbone"] = _merge(data.get("backbone", {}), bb)
         data["backbone"].setdefault("type", backbone)
+        from .backbone_spec import CONFIG_PLACEHOLDERS
+
+        for key, value in CONFIG_PLACEHOLDERS.items():    # null = the spec/checkpoint decides
+            data["backbone"].setdefault(key, value)
     apply_overrides(data, overrides)
     from .config_checks import check_values
 

@@ -189,6 +189,34 @@ def check_dataset(adapter: Any, name: str | None = None, plugin: str | None = No
     return adapter
 
 
+def check_backbone_spec(spec: Any, name: str | None = None, plugin: str | None = None) -> Any:
+    """Refuse a :class:`~fsfm_bench.backbone_spec.BackboneSpec` registered under another name, with a
+    factory that is neither callable nor ``"module:attr"``, a class factory without ``layer_id``, or
+    facts of the wrong type; return it unchanged. Imports nothing (the factory stays lazy)."""
+    def fail(problem: str) -> ContractError:
+        return _fail("backbone", name, plugin, problem, "Backbones")
+
+    if name is not None and spec.name != name:
+        raise fail(f"its spec is named {spec.name!r} but was registered as {name!r} (register(spec.name, spec))")
+    factory = spec.factory
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
+        if not module or not attr.isidentifier():
+            raise fail(f"its spec's factory {factory!r} is not 'package.module:function'")
+    elif not callable(factory):
+        raise fail(f"its spec's factory is a {type(factory).__name__}, not a callable or 'module:function'")
+    elif inspect.isclass(factory) and not callable(getattr(factory, "layer_id", None)):
+        raise fail("its spec's factory class has no layer_id(name) method (layer-wise lr decay needs the layer "
+                   "of every parameter)")
+    for attr in ("layout", "default_arch", "description"):
+        value = getattr(spec, attr)
+        if value is not None and not isinstance(value, str):
+            raise fail(f"its spec's {attr} must be a string, got {value!r}")
+    if not isinstance(spec.checkpoint_stats_required, bool):
+        raise fail(f"its spec's checkpoint_stats_required must be True or False, got {spec.checkpoint_stats_required!r}")
+    return spec
+
+
 def _check_signature(fn: Callable, keywords: Sequence[str], kind: str, name: str | None, plugin: str | None,
                      section: str, positional: int = 0) -> None:
     """The callable accepts ``positional`` positional arguments and each keyword (or **kwargs)."""
@@ -231,6 +259,12 @@ def check_registration(kind: str, name: str, obj: Any, plugin: str | None = None
     if kind in ("metrics", "tasks"):
         check_spec(kind, name, obj, plugin)
         return
+    if kind == "backbones":
+        from .backbone_spec import BackboneSpec
+
+        if isinstance(obj, BackboneSpec):
+            check_backbone_spec(obj, name, plugin)
+            return
     if kind == "backbones" and inspect.isclass(obj) and not callable(getattr(obj, "layer_id", None)):
         raise _fail("backbone", name, plugin, "its class has no layer_id(name) method (layer-wise lr decay "
                     "needs the layer of every parameter)", "Backbones")

@@ -29,6 +29,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from . import hookspecs
+from .backbone_spec import as_spec
 from .contracts import check_registration
 from .errors import FsfmBenchError, UsageError, did_you_mean
 from .hookspecs import KIND_HOOKS
@@ -159,7 +160,10 @@ def _register_one(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> li
                 if not isinstance(name, str) or not name:
                     raise TypeError(f"register() needs a non-empty name, got {name!r}")
                 check_registration(_kind, name, obj, info.name)
-                staged.append(Entry(_kind, name, obj, _describe(obj, description), info))
+                described = _describe(obj, description or getattr(obj, "description", None))
+                if _kind == "backbones":     # one spec per name; a plain factory is wrapped in one
+                    obj = as_spec(name, obj, described)
+                staged.append(Entry(_kind, name, obj, described, info))
 
             impl.function(register=register)
     return staged

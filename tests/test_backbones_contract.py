@@ -14,9 +14,12 @@ from backbones_testutil import CLIP_VIT, TINY, VIT, reference, write_fsfm, write
 from fsfm_bench.checkpoints import list_cards
 from fsfm_bench.cli import main as cli
 from fsfm_bench.testing import assert_backbone_contract
+from fsfm_bench_plugins.backbones.specs import SPECS
 
-VIT_NAMES = ["fsfm", "mae", "dino", "farl", "clip", "mcf", "supervised", "vit_scratch"]
-CNN_NAMES = ["xception", "efficientnet_b4"]
+#: every built-in spec is tested: a new backbone needs no edit here
+CNN_NAMES = [s.name for s in SPECS if s.factory.endswith(":build_cnn_family")]
+VIT_NAMES = [s.name for s in SPECS if s.name not in CNN_NAMES]
+SPEC_OF = {s.name: s for s in SPECS}
 #: the paper's base-model rows (registry/reported/*.yaml) -> the name that runs each
 PAPER_ROWS = {"Xception": "xception", "EfficientNet-B4": "efficientnet_b4", "ViT-B Scratch": "vit_scratch",
               "ViT-B Sup(IN)": "supervised", "MAE ViT-B": "mae", "DINO ViT-B": "dino", "MCF ViT-B": "mcf",
@@ -64,19 +67,18 @@ def test_vit_contract_and_layer_ids(name, global_pool):
 
 @pytest.mark.parametrize("name", CNN_NAMES)
 def test_cnn_contract(name):
-    model = assert_backbone_contract(name, input_size=64 if name == "xception" else 32)
+    model = assert_backbone_contract(name, input_size=64)
     assert model.patch_size is None and model.num_prefix_tokens == 0
-    assert model.input_size == (299 if name == "xception" else 380)
+    assert model.input_size == SPEC_OF[name].input_size == {"xception": 299, "efficientnet_b4": 380}.get(name, model.input_size)
     with torch.no_grad():
-        side = 64 if name == "xception" else 32         # xception needs >= 64 px; both give a 2x2 / 1x1 map
-        tokens = model.forward_features(torch.randn(1, 3, side, side))
+        tokens = model.forward_features(torch.randn(1, 3, 64, 64))   # xception needs >= 64 px; stride 32: a 2x2 map
         pooled = model.pool(tokens)
-    assert tokens.shape == (1, 4 if name == "xception" else 1, model.embed_dim) and pooled.shape == (1, model.embed_dim)
+    assert tokens.shape == (1, 4, model.embed_dim) and pooled.shape == (1, model.embed_dim)
     assert torch.allclose(pooled, tokens.mean(1))
     ids = [model.layer_id(n) for n, _ in model.named_parameters()]
     assert min(ids) == 0 and max(ids) == model.num_layers + 1 and len(set(ids)) == model.num_layers + 2
-    stem = "net.conv1.weight" if name == "xception" else "net.conv_stem.weight"
-    assert model.layer_id(stem) == 0
+    stem = {"xception": "net.conv1.weight", "efficientnet_b4": "net.conv_stem.weight"}.get(name)
+    assert model.layer_id(stem or next(n for n, _ in model.named_parameters())) == 0
 
 
 def test_every_paper_row_is_runnable_by_name():
@@ -128,11 +130,10 @@ def test_catalogue_cards_are_valid_and_consistent():
 
 @pytest.mark.parametrize("name", VIT_NAMES + CNN_NAMES)
 def test_backbone_configs_compose_and_build(name):
-    from fsfm_bench.config import compose, find_config
+    from fsfm_bench.config import compose
 
-    assert find_config("backbones", name) is not None
-    cfg = compose(backbone=name).to_dict()["backbone"]
-    assert cfg["type"] == name and cfg["checkpoint"] is None
+    cfg = compose(backbone=name).to_dict()["backbone"]    # a config file is optional: the spec has the facts
+    assert cfg["type"] == name and cfg["checkpoint"] is None and cfg["mean"] is None and cfg["arch"] is None
     kwargs = {k: v for k, v in cfg.items() if k != "type"}
     if name in CNN_NAMES:       # full-size CNNs are built in test_cnn_contract; here: options accepted
         import inspect
@@ -141,13 +142,12 @@ def test_backbone_configs_compose_and_build(name):
         from fsfm_bench_plugins.backbones.loading import build_cnn
 
         accepted = set(inspect.signature(get("backbones", name)).parameters) | set(inspect.signature(build_cnn).parameters)
-        assert set(kwargs) <= accepted and cfg["drop_path_rate"] == 0.0
+        assert set(kwargs) <= accepted and cfg.get("drop_path_rate", 0.0) == 0.0
         return
     kwargs.update(TINY)
     model = fsfm_bench.build_backbone(name, **kwargs)
-    assert model.embed_dim == 64 and model.global_pool == cfg["global_pool"]
-    if cfg["mean"] is not None:
-        assert model.mean == tuple(cfg["mean"]) and model.std == tuple(cfg["std"])
+    assert model.embed_dim == 64 and model.global_pool == cfg.get("global_pool", "avg")
+    assert (model.mean, model.std) == SPEC_OF[name].normalization() and model.normalization.source == "spec"
 
 
 def test_weights_list(capsys):

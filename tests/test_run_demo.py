@@ -30,6 +30,11 @@ def test_demo_command_end_to_end_reduced(tmp_path, capsys):
     assert len(pretrained) == 1 and result["checkpoint"]["sha256"] is not None
     # the row says where its weights came from, and is keyed on what made them
     assert result["backbone"]["variant"] == "demo-pretrained"
+    # its mean/std came from the file the demo pretraining wrote beside the encoder, and say so
+    norm = result["backbone"]["normalization"]
+    assert norm["source"] == "checkpoint-file"
+    assert result["preprocessing"]["normalize"] == ("mean=" + ",".join(f"{v:.4f}" for v in norm["mean"])
+                                                   + " std=" + ",".join(f"{v:.4f}" for v in norm["std"]))
     assert result["checkpoint"]["made_by"].startswith("pretrain:")
     # the tiny encoder is not a ViT-B: the result cites its real sizes, not the timm name it was built from
     assert result["backbone"].get("arch") is None

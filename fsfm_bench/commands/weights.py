@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fsfm_bench_plugins.backbones.norms import HALF, IMAGENET_MEAN, IMAGENET_STD, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-
 from ..config import bool_option
 from ..errors import FsfmBenchError, UsageError
 
@@ -79,17 +77,14 @@ def _list(options: dict[str, Any], as_json: bool) -> int:
     return 0
 
 
-#: the normalisations `weights list` names instead of printing their numbers (the backbones' own constants)
-NAMED_NORMALISATIONS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD), "clip": (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD),
-                        "0.5": (HALF, HALF)}
-
-
 def _mean_std_label(mean_std) -> str:
     """A short name for a common normalisation, else the numbers (3 decimals); '-' when the card has none
     (the file beside the checkpoint, e.g. FSFM's pretrain_ds_mean_std.txt, then decides)."""
+    from ..backbone_spec import NAMED
+
     if not mean_std:
         return "-"
-    for name, (m, s) in NAMED_NORMALISATIONS.items():
+    for name, (m, s) in NAMED.items():
         if all(abs(a - b) < 1e-4 for a, b in zip(mean_std[0] + mean_std[1], m + s)):
             return name
     return ",".join(f"{v:.3f}" for v in mean_std[0]) + " / " + ",".join(f"{v:.3f}" for v in mean_std[1])
@@ -148,15 +143,17 @@ def _verify(target: str, options: dict[str, Any], as_json: bool) -> int:
         record("safe load", False, str(exc))
     backbone = options.get("backbone") or (card.backbone if card else None)
     if backbone and checks[-1]["ok"]:
-        mean_std = mean_std_beside(path) or (card.mean_std if card else None)
+        beside = mean_std_beside(path)
+        mean_std = beside or (card.mean_std if card else None)
         record("mean/std", mean_std is not None,
-               f"mean={list(mean_std[0])} std={list(mean_std[1])}" if mean_std else
+               f"mean={list(mean_std[0])} std={list(mean_std[1])} "
+               f"({'checkpoint-file' if beside else 'card'})" if mean_std else
                "unknown: put pretrain_ds_mean_std.txt beside the file or record mean/std in its card")
         kw = card.build_kwargs() if card else {}
-        ms = mean_std or ((0.5,) * 3, (0.5,) * 3)
+        ms = mean_std or ((0.5,) * 3, (0.5,) * 3)   # unknown stats: the keys and forward pass still get checked
+        kw.update(mean=ms[0], std=ms[1])
         try:
-            model = build_backbone(str(backbone), checkpoint=str(path), mean=ms[0], std=ms[1],
-                                   trust_checkpoint=trust, **kw).eval()
+            model = build_backbone(str(backbone), checkpoint=str(path), trust_checkpoint=trust, **kw).eval()
             rep = model.load_report
             record("keys", True, f"{rep.loaded} tensors loaded into {backbone} ({getattr(model, 'vit', model).__class__.__name__}, "
                                  f"embed_dim {model.embed_dim}); " + "; ".join(rep.notes))

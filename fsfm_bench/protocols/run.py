@@ -161,11 +161,21 @@ def probe_backbone(bb: dict[str, Any]) -> dict[str, Any]:
                     "img_size": getattr(module, "input_size", None)}
     architecture = {k: (int(v) if isinstance(v, (int, float)) else None) for k, v in architecture.items()}
     return {"mean": [float(v) for v in module.mean], "std": [float(v) for v in module.std],
+            "normalization_source": _normalization_source(module, bb),
             "arch_kwargs": arch_kwargs, "architecture": architecture,
             "params": int(sum(p.numel() for p in module.parameters())),
             "checkpoint": {"sha256": info.get("sha256"), "path": info.get("path") or (str(ckpt) if ckpt else None),
                            "card": info.get("card")},
             "arch": _named_arch(module, arch_kwargs)}
+
+
+def _normalization_source(module, bb: dict[str, Any]) -> str:
+    """Which source decided the built backbone's mean/std (``fsfm_bench.backbone_spec.SOURCES``): the
+    spec-built backbones say it themselves; a plain factory's module decides, unless mean=/std= were given."""
+    norm = getattr(module, "normalization", None)
+    if norm is not None and getattr(norm, "source", None):
+        return str(norm.source)
+    return "override" if bb.get("mean") is not None else "module"
 
 
 def _named_arch(module, arch_kwargs: dict[str, Any]) -> str | None:
@@ -199,14 +209,20 @@ def model_config(cfg: dict[str, Any], protocol: Protocol, bb: dict[str, Any], pr
 
 def normalization(ft: dict[str, Any], probe: dict[str, Any]) -> tuple[list[float], list[float]]:
     """``finetune.normalize``: the backbone's own mean/std, or ImageNet's (the CVPR DiFF recipe)."""
+    used = used_normalization(ft, probe)
+    return used["mean"], used["std"]
+
+
+def used_normalization(ft: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
+    """The mean/std the model runs with and their source (the result's ``backbone.normalization``)."""
     how = ft.get("normalize", "backbone")
     if how == "imagenet":
         from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-        return list(IMAGENET_DEFAULT_MEAN), list(IMAGENET_DEFAULT_STD)
+        return {"mean": list(IMAGENET_DEFAULT_MEAN), "std": list(IMAGENET_DEFAULT_STD), "source": "recipe"}
     if how != "backbone":
         raise UsageError(f"finetune.normalize must be backbone or imagenet, got {how!r}")
-    return probe["mean"], probe["std"]
+    return {"mean": probe["mean"], "std": probe["std"], "source": probe.get("normalization_source", "module")}
 
 
 # --- 4. splits ----------------------------------------------------------------------------------
@@ -613,6 +629,8 @@ def _backbone_block(name: str, cfg: dict[str, Any], probe: dict[str, Any]) -> di
         block["arch"] = probe["arch"]
     block["architecture"] = probe.get("architecture")
     block["params"] = probe.get("params")
+    if cfg.get("finetune") is not None:     # a fine-tuning run; evaluate-only rebuilds carry no checkpoint to ask
+        block["normalization"] = used_normalization(cfg["finetune"], probe)
     return block
 
 

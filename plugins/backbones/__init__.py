@@ -1,7 +1,8 @@
 """Built-in backbones plugin: FSFM, MAE, DINO, FaRL, CLIP, MCF and the supervised/scratch/CNN baselines.
 
-Every name is a factory ``f(checkpoint=None, **kwargs) -> backbone`` (see .factories); each owns the
-converter from its official checkpoint layout (.layouts). Heavy imports happen inside the factories.
+Every name is one :class:`~fsfm_bench.backbone_spec.BackboneSpec` (.specs): its facts, and a lazy
+factory (.factories) that owns the converter from its official checkpoint layout (.layouts). Heavy
+imports happen inside the factories.
 """
 from fsfm_bench.hookspecs import hookimpl
 
@@ -10,7 +11,7 @@ fsfm_bench_api = ">=1,<2"
 
 @hookimpl
 def register_backbones(register):
-    from .factories import FACTORIES
+    from .specs import SPECS
 
-    for name, factory in FACTORIES.items():
-        register(name, factory)
+    for spec in SPECS:
+        register(spec.name, spec, description=spec.description)

@@ -1,8 +1,9 @@
 """Shared build path of every backbone plugin: resolve the checkpoint, build the timm model, convert
 and strictly load the weights, and settle the input normalisation.
 
-Mean/std precedence: explicit ``mean=``/``std=`` > ``pretrain_ds_mean_std.txt`` beside the checkpoint
-> a card beside the checkpoint > the catalogue card > the plugin's default for that family.
+Mean/std precedence (each result records the source): an explicit ``mean=``/``std=`` (``override``)
+> ``pretrain_ds_mean_std.txt`` beside the checkpoint (``checkpoint-file``) > a card beside the
+checkpoint, then the catalogue card (``card``) > the backbone's spec for that arch (``spec``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import torch
 
+from fsfm_bench.backbone_spec import BackboneSpec, Normalization
 from fsfm_bench.checkpoints import (
     Card,
     card_beside,
@@ -32,7 +34,6 @@ from .base import CNNBackbone, ViTBackbone
 from .layouts import CONVERTERS
 
 log = logging.getLogger(__name__)
-MeanStd = tuple[tuple[float, ...], tuple[float, ...]]
 
 
 @dataclass
@@ -91,16 +92,16 @@ def _with_hash(resolved: Resolved) -> Resolved:
     return resolved
 
 
-def resolve_mean_std(resolved: Resolved | None, mean: Any, std: Any, default: MeanStd | None,
-                     backbone: str) -> MeanStd:
-    """Settle mean/std by the documented precedence (see module docstring)."""
+def resolve_mean_std(resolved: Resolved | None, mean: Any, std: Any, spec: BackboneSpec,
+                     arch: str | None) -> Normalization:
+    """Settle mean/std by the documented precedence (see module docstring), saying which source won."""
     if (mean is None) != (std is None):
         raise UsageError("give both mean= and std= (3 numbers each), or neither")
     if mean is not None:
         m, s = tuple(float(v) for v in mean), tuple(float(v) for v in std)
         if len(m) != 3 or len(s) != 3 or min(s) <= 0:
             raise UsageError(f"mean/std must be 3 numbers each with std > 0, got mean={mean} std={std}")
-        return m, s
+        return Normalization(m, s, "override")
     if resolved is not None:
         found = mean_std_beside(resolved.path)
         if found is None and resolved.card is not None and resolved.card.mean_std_file:
@@ -111,16 +112,17 @@ def resolve_mean_std(resolved: Resolved | None, mean: Any, std: Any, default: Me
                 except FsfmBenchError as exc:
                     log.warning("%s", exc)
         if found is not None:
-            return found
+            return Normalization(*found, "checkpoint-file")
         for card in (resolved.beside, resolved.card):
             if card is not None and card.mean_std:
-                return card.mean_std
-    if default is None:
+                return Normalization(*card.mean_std, "card")
+    default = spec.normalization(arch)
+    if default is None or (resolved is not None and spec.checkpoint_stats_required):
         raise FsfmBenchError(
-            f"{backbone} checkpoint {resolved.source if resolved else ''} needs the mean/std of its pretraining "
+            f"{spec.name} checkpoint {resolved.source if resolved else ''} needs the mean/std of its pretraining "
             f"data: put its {MEAN_STD_FILE} beside it (one JSON line {{\"mean\": [...], \"std\": [...]}}), "
             "or pass mean=[r,g,b] std=[r,g,b]")
-    return default
+    return Normalization(*default, "spec")
 
 
 def _resample_pos_embed(sd: dict[str, Any], vit: Any, report: LoadReport) -> None:
@@ -188,18 +190,24 @@ def _provenance(backbone: Any, resolved: Resolved | None, layout: str, report: L
     }
 
 
-def build_vit(backbone_name: str, *, checkpoint: Any, layout: str, default_arch: str,
-              default_mean_std: MeanStd | None, arch: str | None = None, img_size: int | None = None,
+def _set_normalization(model: Any, norm: Normalization) -> None:
+    model.normalization = norm        # results record mean, std and which source decided them
+
+
+def build_vit(spec: BackboneSpec, *, checkpoint: Any, arch: str | None = None, img_size: int | None = None,
               global_pool: str = "avg", drop_path_rate: float = 0.0, mean: Any = None, std: Any = None,
               trust_checkpoint: bool = False, **overrides: Any) -> ViTBackbone:
-    """Build a :class:`ViTBackbone` from timm ``arch`` and (optionally) a checkpoint in ``layout``."""
+    """Build a :class:`ViTBackbone` from timm ``arch`` (default: the spec's) and optionally a checkpoint
+    in the spec's layout."""
     import timm
+
+    backbone_name, layout = spec.name, spec.layout
 
     if global_pool not in ("avg", "token"):
         raise UsageError(f"global_pool must be 'avg' (mean of patch tokens + fresh fc_norm) or 'token', "
                          f"got {global_pool!r}")
     resolved = resolve_checkpoint(backbone_name, checkpoint)
-    arch, img_size, kw = _arch_kwargs(resolved, arch, default_arch, img_size, overrides)
+    arch, img_size, kw = _arch_kwargs(resolved, arch, spec.default_arch, img_size, overrides)
     if img_size:
         kw["img_size"] = int(img_size)
     try:
@@ -218,21 +226,23 @@ def build_vit(backbone_name: str, *, checkpoint: Any, layout: str, default_arch:
     report = None
     if resolved is not None:
         report = load_weights(vit, resolved, layout, trust_checkpoint, f"{backbone_name} ({arch})")
-    m, s = resolve_mean_std(resolved, mean, std, default_mean_std, backbone_name)
-    model = ViTBackbone(vit, m, s)
+    norm = resolve_mean_std(resolved, mean, std, spec, arch)
+    model = ViTBackbone(vit, norm.mean, norm.std)
+    _set_normalization(model, norm)
     _provenance(model, resolved, layout, report)
     return model
 
 
-def build_cnn(backbone_name: str, *, checkpoint: Any, arch: str, default_mean_std: MeanStd,
+def build_cnn(spec: BackboneSpec, *, checkpoint: Any, arch: str | None = None,
               img_size: int | None = None, global_pool: str = "avg", drop_path_rate: float = 0.0,
               mean: Any = None, std: Any = None, trust_checkpoint: bool = False,
               **overrides: Any) -> CNNBackbone:
     """Build a :class:`CNNBackbone` (timm CNN, classifier removed) with optional timm-layout weights."""
     import timm
 
+    backbone_name = spec.name
     resolved = resolve_checkpoint(backbone_name, checkpoint)
-    arch, img_size, kw = _arch_kwargs(resolved, arch if arch else None, arch, img_size, overrides)
+    arch, img_size, kw = _arch_kwargs(resolved, arch, spec.default_arch, img_size, overrides)
     if drop_path_rate:
         kw["drop_path_rate"] = float(drop_path_rate)
     try:
@@ -248,8 +258,9 @@ def build_cnn(backbone_name: str, *, checkpoint: Any, arch: str, default_mean_st
     if resolved is not None:
         report = load_weights(net, resolved, "timm", trust_checkpoint, f"{backbone_name} ({arch})")
     input_size = int(img_size or net.pretrained_cfg.get("input_size", (3, 224, 224))[-1])
-    m, s = resolve_mean_std(resolved, mean, std, default_mean_std, backbone_name)
-    model = CNNBackbone(net, m, s, input_size, global_pool)
+    norm = resolve_mean_std(resolved, mean, std, spec, arch)
+    model = CNNBackbone(net, norm.mean, norm.std, input_size, global_pool)
+    _set_normalization(model, norm)
     _provenance(model, resolved, "timm", report)
     return model
 
