@@ -65,10 +65,7 @@ def _fmt_results(results: dict[str, Any]) -> list[str]:
     lines = []
     for target, grans in results.items():
         for gran, block in grans.items():
-            cells = []
-            for name, entry in block.items():
-                value = entry["value"]
-                cells.append(f"{name} {value * 100:.2f}" if name != "eer" and name != "hter" else f"{name} {value * 100:.2f}")
+            cells = [f"{name} {entry['value'] * 100:.2f}" for name, entry in block.items()]
             lines.append(f"  {target:<10} {gran:<6} " + "  ".join(cells))
     return lines
 

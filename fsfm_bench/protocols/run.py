@@ -9,8 +9,8 @@
 6. metrics (fsfm_bench.results.compute_metrics), the result file with its per-sample scores, and the
    leaderboard rebuilt from every result file.
 
-Run folder: ``<work_dir>/<id>@<version>/<backbone>/<training key[:12]>/[<variant>/]seed<k>/`` (:func:`.plan.training_key`); the
-same command twice reuses the folder, so a finished run is skipped and an interrupted one resumes.
+Run folder: ``<work_dir>/<id>@<version>/<backbone>/<training key[:12]>/[<variant>/]seed<k>/``
+(:func:`.plan.training_key`); the same command twice reuses the folder, so a finished run is skipped and an interrupted one resumes.
 
 The steps are modules, each testable alone: :mod:`.plan` (1-3: protocols, data, backbone, run
 folder, split files; nothing fine-tunes), :mod:`.train_seed` (4: train or resume one seed, then
