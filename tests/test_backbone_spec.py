@@ -16,7 +16,7 @@ import fsfm_bench
 from fsfm_bench.backbone_spec import HALF, IMAGENET, SOURCES, BackboneSpec
 from fsfm_bench.config import compose
 from fsfm_bench.plugins import entries, get
-from fsfm_bench.protocols.run import _backbone_block, probe_backbone, used_normalization
+from fsfm_bench.protocols.plan import _backbone_block, probe_backbone, used_normalization
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE = ((0.54, 0.42, 0.36), (0.27, 0.24, 0.23))          # pretrain_ds_mean_std.txt beside the checkpoint

@@ -19,7 +19,7 @@ from fsfm_bench.data.items import MediaItem
 from fsfm_bench.data.manifest import read_manifest
 from fsfm_bench.errors import FsfmBenchError, UsageError
 from fsfm_bench.protocols.data import DataResolver, _frames_needed
-from fsfm_bench.protocols.run import resolve_protocols
+from fsfm_bench.protocols.plan import resolve_protocols
 
 T = 13                                                 # frames in every miniature video
 

@@ -21,7 +21,7 @@ import pretrain_synth as ps
 from fsfm_bench.data.manifest import manifest_hash, read_manifest
 from fsfm_bench.engine import export as export_mod
 from fsfm_bench.protocols.data import Prepared
-from fsfm_bench.protocols.run import pretrain_tiny
+from fsfm_bench.protocols.plan import pretrain_tiny
 
 SPEC = {"dataset": "synth", "recipe": "fsfm_tiny",
         "overrides": {"model": {"img_size": 32, "patch_size": 8, "embed_dim": 32, "depth": 1, "num_heads": 2,

@@ -26,7 +26,7 @@ from fsfm_bench.errors import UsageError
 from fsfm_bench.finetune.datasets import eval_preprocess
 from fsfm_bench.plugins import get
 from fsfm_bench.protocols.data import DataResolver
-from fsfm_bench.protocols.run import model_config, resolve_protocols
+from fsfm_bench.protocols.plan import model_config, resolve_protocols
 
 
 def _isolate(monkeypatch, tmp_path, names=("FFPP", "WILDDEEPFAKE", "CELEBA_SPOOF")):

@@ -12,7 +12,8 @@ from fsfm_bench.finetune.selection import choose
 from fsfm_bench.plugins import get
 from fsfm_bench.protocols import Protocol, Source
 from fsfm_bench.protocols.data import DataResolver, dataset_root, holdout_split, subsample_frames
-from fsfm_bench.protocols.run import resolve_protocols, run
+from fsfm_bench.protocols.plan import resolve_protocols
+from fsfm_bench.protocols.run import run
 
 
 def test_builtin_protocols_are_registered_versioned_and_linked_to_reported_numbers():

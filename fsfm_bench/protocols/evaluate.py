@@ -63,7 +63,7 @@ def eval_splits(protocol, resolver, folder: Path):
     """The rows eval scores: every available target, plus the source validation rows only when the
     threshold is ``source_val_eer``; the training sources are never read (nor prepared)."""
     from .data import eval_datasets, write_rows
-    from .run import Splits, target_rows, validation_rows
+    from .splits import Splits, target_rows, validation_rows
     from .spec import Source
 
     resolver.prepare(protocol, only=set(eval_datasets(protocol)))
@@ -85,8 +85,10 @@ def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print, 
     (relative output folders under ``out``, see :func:`fsfm_bench.paths.output_root`)."""
     from ..finetune.model import read_finetuned_checkpoint
     from .data import DataResolver
-    from .run import (_backbone_block, _fmt_results, _scored_note, evaluate_checkpoint, probe_backbone,
-                      rebuild_leaderboard, resolve_protocols)
+    from .plan import _backbone_block, probe_backbone, resolve_protocols
+    from .publish import rebuild_leaderboard, report_outcome
+    from .seed_eval import SeedEval, evaluate_checkpoint
+    from .settings import eval_settings, leaderboard_settings
 
     path = Path(checkpoint).expanduser()
     check_device((cfg.get("eval") or {}).get("device"), "eval.device")
@@ -101,7 +103,8 @@ def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print, 
         log(f"note: {note}")
     sha = sha256_file(path)
     root = output_root(out)
-    results_dir = under(root, cfg["leaderboard"].get("results_dir"), "results")
+    board = leaderboard_settings(cfg)
+    results_dir = under(root, board.results_dir, "results")
     pretrained = initial_weights(meta, sha, results_dir, log)
     bb_cfg = meta["model"]["backbone"]
     # the architecture the run's result cites, from the backbone rebuilt without weights
@@ -113,13 +116,12 @@ def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print, 
         splits = eval_splits(protocol, resolver, workdir / (protocol.variant or "") / "data")
         for name in splits.skipped:
             log(f"note: optional target {name} skipped (no data configured)")
-        outcome = evaluate_checkpoint(protocol, splits, path, cfg, seed=seed, backbone_block=block,
-                                      pretrained=pretrained, config_digest=None, started=time.time(),
-                                      results_dir=results_dir, log=log, checkpoint_sha256=sha)
-        log(f"result: {outcome.result_path}  ({_scored_note(outcome.forwarded, outcome.total)})")
-        for line in _fmt_results(outcome.results):
-            log(line)
+        job = SeedEval(protocol=protocol, splits=splits, checkpoint=path, config=cfg, eval=eval_settings(cfg),
+                       seed=seed, backbone_block=block, pretrained=pretrained, config_digest=None,
+                       results_dir=results_dir, started=time.time(), checkpoint_sha256=sha)
+        outcome = evaluate_checkpoint(job, log)
+        report_outcome(outcome, log)
         outcomes.append(outcome)
-    if cfg["leaderboard"].get("rebuild", True):
-        rebuild_leaderboard(cfg, log, root)
+    if board.rebuild:
+        rebuild_leaderboard(board, log, root)
     return outcomes

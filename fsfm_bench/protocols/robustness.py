@@ -37,7 +37,7 @@ def evaluate_robustness(model, meta: dict[str, Any], checkpoint_sha256: str, spl
     from ..perturb.scoring import ScorePerturbation
     from ..results.robustness import condition_metrics
     from .data import published_path
-    from .run import _scores_frame, score_rows
+    from .seed_eval import _scores_frame, score_rows
 
     wanted = requested(cfg)
     if not wanted:

@@ -1,0 +1,83 @@
+"""The parts of a composed run config the run pipeline reads, validated once into frozen dataclasses.
+
+``fsfm-bench run`` used to reach into nested dicts with string keys (``cfg["leaderboard"].get("rebuild",
+True)``) at every step, each with its own default. :meth:`RunSettings.from_config` checks the values
+once (:func:`fsfm_bench.config_checks.check_values`) and reads them once, with the defaults in one
+place. The raw dict stays where it is hashed or saved (the config hash, ``config.yaml``, the run key
+and the mmengine Runner config), so run folders and result files do not change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..config_checks import check_values
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """``finetune.*`` as the run pipeline reads it (the Runner config reads the raw section)."""
+    img_size: int
+    track_policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """``eval.*`` as the evaluation of a seed reads it."""
+    bootstrap: int = 1000
+    robustness_bootstrap: int = 0
+    resize: str = "plain"
+    interpolation: str = "bicubic"
+    device: str | None = "auto"
+
+
+@dataclass(frozen=True)
+class LeaderboardSettings:
+    """``leaderboard.*``: where result files go, where the tables go, whether to rebuild them."""
+    results_dir: str | None = None
+    dir: str | None = None
+    rebuild: bool = True
+    figures: bool = True
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything :func:`fsfm_bench.protocols.run.run` reads from the config besides the protocol."""
+    backbone_type: str
+    checkpoint: str | None
+    work_dir: str | None
+    finetune: FinetuneSettings
+    eval: EvalSettings
+    leaderboard: LeaderboardSettings
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> RunSettings:
+        """Validate ``cfg`` (one :class:`~fsfm_bench.errors.UsageError` for a value that cannot work)
+        and read the settings."""
+        check_values(cfg)
+        bb = cfg.get("backbone") or {}
+        return cls(backbone_type=str(bb.get("type")),
+                   checkpoint=cfg.get("checkpoint") or bb.get("checkpoint") or None,
+                   work_dir=cfg.get("work_dir"),
+                   finetune=finetune_settings(cfg),
+                   eval=eval_settings(cfg),
+                   leaderboard=leaderboard_settings(cfg))
+
+
+def finetune_settings(cfg: dict[str, Any]) -> FinetuneSettings:
+    ft = cfg["finetune"]
+    return FinetuneSettings(img_size=int(ft["img_size"]), track_policies=tuple(ft.get("track_policies") or ()))
+
+
+def eval_settings(cfg: dict[str, Any]) -> EvalSettings:
+    ev = cfg.get("eval") or {}
+    return EvalSettings(bootstrap=int(ev.get("bootstrap", 1000)),
+                        robustness_bootstrap=int(ev.get("robustness_bootstrap") or 0),
+                        resize=ev.get("resize", "plain"), interpolation=ev.get("interpolation", "bicubic"),
+                        device=ev.get("device", "auto"))
+
+
+def leaderboard_settings(cfg: dict[str, Any]) -> LeaderboardSettings:
+    lb = cfg.get("leaderboard") or {}
+    return LeaderboardSettings(results_dir=lb.get("results_dir"), dir=lb.get("dir"),
+                               rebuild=bool(lb.get("rebuild", True)), figures=bool(lb.get("figures", True)))
