@@ -179,11 +179,12 @@ def run_pretrain(cfg: dict[str, Any], recipe: str | None, save=None, digest=None
 
     from .. import plugins
     from ..data.manifest import manifest_hash, read_manifest
-    from ..engine.data import compute_mean_std
-    from ..engine.export import export_encoder
-    from ..engine.runner import build_runner, finish_distributed, init_distributed, world
-    from ..engine.step import NonFiniteLossError
-    from ..models.convert import load_official_checkpoint
+    from ..pretrain.data import compute_mean_std
+    from ..pretrain.export import export_encoder
+    from ..pretrain.runner import build_runner
+    from ..training.distributed import finish_distributed, init_distributed, world
+    from ..pretrain.step import NonFiniteLossError
+    from ..pretrain.convert import load_official_checkpoint
 
     data = cfg["data"]
     manifest = resolve_manifest(str(data.get("source") or ""), data.get("prepared_root"))
@@ -227,7 +228,7 @@ def run_pretrain(cfg: dict[str, Any], recipe: str | None, save=None, digest=None
         try:
             runner.train()
         except NonFiniteLossError:
-            from ..engine.checkpointing import save_atomically, write_pointer
+            from ..training.checkpointing import save_atomically, write_pointer
 
             path = os.path.join(work_dir, "nonfinite_stop.pth")
             save_atomically(runner, path)

@@ -80,7 +80,7 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
         from .demo_backbones import pretraining_identity
 
         row["made_by"] = pretraining_identity(pcfg, prepared.manifest_sha256)
-    from ..engine.export import finished_export
+    from ..pretrain.export import finished_export
 
     export = work_dir / "export"
     cached = finished_export(export)          # complete only with its card (written last)
@@ -435,7 +435,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
     from ..finetune import train as ft_train
     from ..finetune.selection import choose
 
-    from ..engine.runner import finish_distributed, init_distributed, world
+    from ..training.distributed import finish_distributed, init_distributed, world
 
     cfg = copy.deepcopy(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg))
     started = time.time()
@@ -522,7 +522,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
                 else:
                     log(f"fine-tuning {protocol.ref} seed {seed}: already finished ({ckpt_dir})")
                     if rank == 0:            # a kill may have stopped the deletion of its resume state
-                        from ..engine.checkpointing import prune_training_checkpoints
+                        from ..training.checkpointing import prune_training_checkpoints
 
                         prune_training_checkpoints(sdir / "train")
                 if rank != 0:                        # evaluation, results and tables: rank 0
