@@ -3,7 +3,9 @@
 Each subcommand lives in its own module under :mod:`fsfm_bench.commands` and is imported only when
 it runs, so ``fsfm-bench plugins`` never pays for torch. A command module provides
 ``add_arguments(parser)`` and ``main(args) -> int``; ``key=value`` words are parsed by
-:func:`fsfm_bench.config.parse_overrides`.
+:func:`fsfm_bench.config.parse_overrides`. A command that composes a config (:data:`CONFIG_COMMANDS`)
+also provides ``compose_config(args)``: ``--print-config`` (anywhere on the line) prints what it
+returns with its sha256 and exits without running the command.
 
 Errors: a :class:`~fsfm_bench.errors.UsageError` exits 2, any other
 :class:`~fsfm_bench.errors.FsfmBenchError` exits 1, each as one line on stderr; ``--debug`` shows
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 CONFIG_COMMANDS = ("run", "eval", "pretrain", "config")     # the commands --print-config applies to
+PRINT_CONFIG = "--print-config"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,16 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     if debug:
         argv.remove("--debug")
-    from . import config
-
-    config.PRINT_AND_EXIT = "--print-config" in argv
-    if config.PRINT_AND_EXIT:
-        argv.remove("--print-config")
+    print_only = PRINT_CONFIG in argv
+    if print_only:
+        argv = [word for word in argv if word != PRINT_CONFIG]
     else:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        code = _dispatch(argv, debug)
+        code = _dispatch(argv, debug, print_only)
         sys.stdout.flush()        # a closed pipe shows here, inside the handler below
         return code
     except FsfmBenchError as exc:
@@ -90,8 +91,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"fsfm-bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except config.ConfigPrinted:
-        return 0
     except KeyboardInterrupt:
         print("fsfm-bench: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
@@ -120,7 +119,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def _dispatch(argv: list[str], debug: bool) -> int:
+def _dispatch(argv: list[str], debug: bool, print_only: bool = False) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         build_parser().print_help()
         return 0 if argv else 2
@@ -131,19 +130,25 @@ def _dispatch(argv: list[str], debug: bool) -> int:
     if name not in COMMANDS:
         raise UsageError(f"unknown command {name!r}." + did_you_mean(name, COMMANDS)
                          + " See `fsfm-bench --help`.")
-    from . import config
-
-    if config.PRINT_AND_EXIT and name not in CONFIG_COMMANDS:
+    if print_only and name not in CONFIG_COMMANDS:
         raise UsageError(f"--print-config applies to the commands that compose a config "
                          f"({', '.join(CONFIG_COMMANDS)}); `{name}` has none, so nothing was run")
     module = importlib.import_module(COMMANDS[name][0])
     parser = _Parser(prog=f"fsfm-bench {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
+    if name in CONFIG_COMMANDS:             # for --help only: main() takes the flag off the line
+        parser.add_argument(PRINT_CONFIG, action="store_true", help="print the resolved config and its sha256, "
+                            "then exit without running")
     # `run protocol=demo --quiet seeds=0,1`: options may sit between key=value words. argparse's
     # intermixed parsing refuses parsers with REMAINDER/subcommand positionals: those parse plainly.
     intermixed = not any(a.nargs in (argparse.REMAINDER, argparse.PARSER) for a in parser._actions)
     args = parser.parse_intermixed_args(argv[1:]) if intermixed else parser.parse_args(argv[1:])
     args.debug = debug
+    if print_only:
+        from .config import print_config
+
+        print_config(module.compose_config(args))
+        return 0
     return int(module.main(args) or 0)
 
 

@@ -29,14 +29,6 @@ from .io import atomic_write_text, sha256_json
 
 CONFIG_PACKAGE = "fsfm_bench_configs"
 
-#: Set by the CLI for ``--print-config``: :func:`compose` then prints the resolved config and its
-#: hash and raises :class:`ConfigPrinted`, so every command that composes a config supports the
-#: flag in the same way without each one re-implementing it.
-PRINT_AND_EXIT = False
-
-
-class ConfigPrinted(Exception):
-    """Raised after ``--print-config`` printed the config; the CLI exits 0 on it."""
 SECTION_KINDS = {"protocols": "protocol", "backbones": "backbone", "recipes": "recipe"}
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -203,11 +195,7 @@ def compose(protocol: str | None = None, backbone: str | None = None, recipe: st
     from .config_checks import check_values
 
     check_values(data)                      # a value that cannot work fails here, before any work
-    cfg = Config(data)
-    if PRINT_AND_EXIT:
-        print_config(cfg)
-        raise ConfigPrinted()
-    return cfg
+    return Config(data)
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

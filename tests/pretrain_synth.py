@@ -76,7 +76,7 @@ def tiny_cfg(manifest: Path, work_dir: Path, epochs: int = 2, batch_size: int = 
 
 
 def tiny_model(cfg: dict, id_branch: bool = True):
-    from fsfm_bench.models.factory import build_pretrainer
+    from fsfm_bench.pretrain.factory import build_pretrainer
 
     model = build_pretrainer(cfg["model"], cfg["loss"], None, seed=cfg["seed"], id_branch=id_branch)
     model._masking_fn = RandomRegionMasking(0.75, cfg["model"]["patch_size"])

@@ -201,8 +201,8 @@ def test_fsfm_bench_pretraining_output_loads_with_explicit_arch_or_its_card(tmp_
 
 
 def test_loads_what_fsfm_bench_pretrain_exports(tmp_path):
-    """Integration with fsfm_bench.engine.export (issue 5): its three files load with no arch given."""
-    export = pytest.importorskip("fsfm_bench.engine.export")
+    """Integration with fsfm_bench.pretrain.export (issue 5): its three files load with no arch given."""
+    export = pytest.importorskip("fsfm_bench.pretrain.export")
     ref = reference(seed=12)
 
     class _Pretrained:   # the attributes export_encoder reads from the SSL model

@@ -228,8 +228,9 @@ def test_pretrain_unknown_masking_leaves_an_existing_run_untouched(tmp_path, cap
 
 
 def test_pretrain_refuses_to_resume_a_run_of_another_config(tmp_path, capsys):
-    from fsfm_bench.commands.pretrain import compose_pretrain, split_options
+    from fsfm_bench.commands.pretrain import split_options
     from fsfm_bench.config import dump_config, parse_overrides
+    from fsfm_bench.pretrain.run import compose_pretrain
 
     args = _pretrain_args(tmp_path)
     recipe, overrides = split_options(parse_overrides(args[1:]))
@@ -250,7 +251,7 @@ def test_pretrain_refuses_to_resume_a_run_of_another_config(tmp_path, capsys):
 
 
 def test_pretrain_work_dir_without_checkpoints_may_change_config(tmp_path):
-    from fsfm_bench.commands.pretrain import check_work_dir
+    from fsfm_bench.pretrain.work_dir import check_work_dir
 
     work = tmp_path / "work"
     work.mkdir()

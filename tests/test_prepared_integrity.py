@@ -92,7 +92,7 @@ def test_a_drifted_user_prepared_folder_is_a_clear_error(tiny, tmp_path):
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "pickled", "floats"])
 def test_a_damaged_parsing_map_is_one_line_naming_it(tmp_path, damage):
-    from fsfm_bench.engine.data import load_parsing
+    from fsfm_bench.pretrain.data import load_parsing
 
     path = tmp_path / "parsing" / "0.npy"
     path.parent.mkdir()

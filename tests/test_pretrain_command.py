@@ -63,7 +63,7 @@ def test_cli_pretrain_exports_a_loadable_fsfm_checkpoint(tmp_path):
 def test_mean_std_one_pass_matches_numpy_and_is_cached(tmp_path):
     from PIL import Image
 
-    from fsfm_bench.engine.data import compute_mean_std
+    from fsfm_bench.pretrain.data import compute_mean_std
 
     manifest = ps.write_manifest(tmp_path / "d", n=5, size=32)
     mean, std = compute_mean_std(manifest, 32, cache_dir=str(tmp_path / "cache"))
@@ -78,7 +78,7 @@ def test_mean_std_one_pass_matches_numpy_and_is_cached(tmp_path):
 
 
 def test_dataset_resizes_maps_nearest_and_rejects_bad_maps(tmp_path):
-    from fsfm_bench.engine.data import ParsingManifestDataset, load_parsing
+    from fsfm_bench.pretrain.data import ParsingManifestDataset, load_parsing
 
     manifest = ps.write_manifest(tmp_path / "a", n=2, size=32, map_size=64)
     item = ParsingManifestDataset(str(manifest), img_size=32)[0]
@@ -99,7 +99,7 @@ def test_dataset_resizes_maps_nearest_and_rejects_bad_maps(tmp_path):
 
 
 def test_model_rejects_missing_or_misfit_maps():
-    from fsfm_bench.models.factory import build_pretrainer
+    from fsfm_bench.pretrain.factory import build_pretrainer
 
     model = build_pretrainer(ps.TINY_MODEL, {}, {"name": "random"})
     with pytest.raises(FsfmBenchError, match="no parsing maps"):
@@ -118,7 +118,7 @@ def test_unknown_data_and_keys_give_clear_errors(tmp_path):
 
 
 def test_repeated_nonfinite_losses_stop_with_a_resumable_checkpoint(tmp_path):
-    from fsfm_bench.engine.step import NonFiniteLossError
+    from fsfm_bench.pretrain.step import NonFiniteLossError
 
     manifest = ps.write_manifest(tmp_path / "data", n=8, size=32)
     work = tmp_path / "work"
@@ -130,14 +130,14 @@ def test_repeated_nonfinite_losses_stop_with_a_resumable_checkpoint(tmp_path):
     ckpt = work / "nonfinite_stop.pth"
     assert ckpt.is_file()
     assert (work / "last_checkpoint").read_text().strip() == "nonfinite_stop.pth"   # relative: the folder may move
-    from fsfm_bench.engine.checkpointing import load_run_checkpoint
+    from fsfm_bench.training.checkpointing import load_run_checkpoint
 
     state = load_run_checkpoint(ckpt)                      # what a resume loads: no arbitrary unpickling
     assert int(state["state_dict"]["num_micro_batches"]) == 2
 
 
 def test_out_of_memory_suggests_a_batch_size(tmp_path, monkeypatch):
-    import fsfm_bench.engine.runner as runner_mod
+    import fsfm_bench.pretrain.runner as runner_mod
 
     class _OOMRunner:
         def train(self):

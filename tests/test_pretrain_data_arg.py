@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import pretrain_synth as ps
-from fsfm_bench.commands.pretrain import resolve_manifest
+from fsfm_bench.pretrain.source import resolve_manifest
 from fsfm_bench.errors import FsfmBenchError, UsageError
 
 TINY = ["model.img_size=32", "model.patch_size=8", "model.embed_dim=32", "model.depth=1",

@@ -21,7 +21,7 @@ def _batch():
 
 
 def _model():
-    from fsfm_bench.models.factory import build_pretrainer
+    from fsfm_bench.pretrain.factory import build_pretrainer
 
     return build_pretrainer(ps.TINY_MODEL, {}, None, seed=0)
 
@@ -30,8 +30,8 @@ def _step(runner_model, module, data):
     """One plain SGD step at lr 1 (delta = -grad) through the guarded step; returns the deltas."""
     from mmengine.optim import OptimWrapper
 
-    from fsfm_bench.engine.optim import weight_decay_groups
-    from fsfm_bench.engine.step import guarded_train_step
+    from fsfm_bench.pretrain.optim import weight_decay_groups
+    from fsfm_bench.pretrain.step import guarded_train_step
 
     groups, _, _ = weight_decay_groups(module, 0.0)
     wrapper = OptimWrapper(torch.optim.SGD(groups, lr=1.0))
@@ -46,7 +46,7 @@ def _worker(rank: int, world: int, init_file: str, out_file: str) -> None:
     sys.path.insert(0, os.path.dirname(__file__))
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
-    from fsfm_bench.engine.optim import FsfmDistributedDataParallel
+    from fsfm_bench.pretrain.optim import FsfmDistributedDataParallel
 
     model = _model()
     ddp = FsfmDistributedDataParallel(model, device_ids=None, broadcast_buffers=False)

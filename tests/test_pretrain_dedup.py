@@ -18,7 +18,7 @@ N = 16
 
 
 def make_model(seed: int = 0, **kw):
-    from fsfm_bench.models import FSFMPretrainer
+    from fsfm_bench.pretrain.model import FSFMPretrainer
 
     torch.manual_seed(seed)
     model = FSFMPretrainer(**{**TINY, **kw})
@@ -72,7 +72,7 @@ def test_mask_token_gradient_is_sum_over_copies():
     model = make_model(1)
     imgs = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     mask = masks(2, 12)
-    from fsfm_bench.models.fsfm import ids_from_mask, scatter_tokens
+    from fsfm_bench.pretrain.model import ids_from_mask, scatter_tokens
 
     ids = ids_from_mask(mask)
     latent = model.encode_visible(imgs, ids).detach()
@@ -109,7 +109,7 @@ def test_dedup_runs_on_distinct_tokens_only():
 
 def test_biased_block_matches_timm_attn_mask():
     """The float32-attention block mirrors timm's Block(x, attn_mask=bias) exactly in fp32."""
-    from fsfm_bench.models.fsfm import _biased_block
+    from fsfm_bench.pretrain.model import _biased_block
 
     blk = make_model().rep_decoder.blocks[0]
     x = torch.randn(3, 7, 32)
@@ -157,7 +157,7 @@ def test_unequal_k_per_row_is_refused():
 
 
 def test_config_key():
-    from fsfm_bench.models.factory import build_pretrainer
+    from fsfm_bench.pretrain.factory import build_pretrainer
 
     sizes = {k: v for k, v in TINY.items() if k != "masking"}
     assert build_pretrainer(sizes, {}, "random").dedup_rep_mask_tokens is True

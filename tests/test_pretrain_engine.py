@@ -9,12 +9,12 @@ import pytest
 import torch
 
 import pretrain_synth as ps
-from fsfm_bench.engine.hooks import EMATargetHook, ema_momentum, warmup_cosine
+from fsfm_bench.pretrain.hooks import EMATargetHook, ema_momentum, warmup_cosine
 
 
 def _tiny(id_branch=True, seed=0):
     torch.manual_seed(seed)
-    from fsfm_bench.models.factory import build_pretrainer
+    from fsfm_bench.pretrain.factory import build_pretrainer
 
     m = build_pretrainer(ps.TINY_MODEL, {}, None, id_branch=id_branch)
     m._masking_fn = ps.RandomRegionMasking(0.75, 8)
@@ -97,7 +97,7 @@ def test_lr_schedule_warmup_cosine_and_horizon():
 
 
 def test_param_groups_follow_timm_rule():
-    from fsfm_bench.engine.optim import weight_decay_groups
+    from fsfm_bench.pretrain.optim import weight_decay_groups
 
     model = _tiny()
     _, decay, no_decay = weight_decay_groups(model, 0.05)
@@ -109,7 +109,7 @@ def test_param_groups_follow_timm_rule():
 
 
 def _train(tmp_path, epochs, work, resume=True, accum=1):
-    from fsfm_bench.engine.runner import build_runner
+    from fsfm_bench.pretrain.runner import build_runner
 
     manifest = tmp_path / "data" / "manifest.jsonl"
     if not manifest.exists():
@@ -137,7 +137,7 @@ def test_resume_gives_same_parameters_as_uninterrupted(tmp_path):
 def test_nonfinite_loss_is_skipped_then_stops():
     from mmengine.optim import OptimWrapper
 
-    from fsfm_bench.engine.step import NonFiniteLossError, guarded_train_step
+    from fsfm_bench.pretrain.step import NonFiniteLossError, guarded_train_step
 
     model = _tiny()
     model.max_nonfinite = 3
@@ -163,7 +163,7 @@ def test_official_checkpoint_files_round_trip(tmp_path):
     Namespace in `args` as the released files have) and resume a fresh model from them."""
     import argparse
 
-    from fsfm_bench.models.convert import export_official, load_official_checkpoint
+    from fsfm_bench.pretrain.convert import export_official, load_official_checkpoint
 
     src = _tiny(seed=1)
     with torch.no_grad():
@@ -186,8 +186,8 @@ def test_official_checkpoint_files_round_trip(tmp_path):
 
 
 def test_cpu_bf16_wrapper_autocasts_the_step():
-    from fsfm_bench.engine.optim import CpuAmpOptimWrapper
-    from fsfm_bench.engine.step import guarded_train_step
+    from fsfm_bench.pretrain.optim import CpuAmpOptimWrapper
+    from fsfm_bench.pretrain.step import guarded_train_step
 
     model = _tiny()
     wrapper = CpuAmpOptimWrapper(optimizer=torch.optim.AdamW(model.parameters(), lr=1e-3))
@@ -204,7 +204,7 @@ def test_cpu_bf16_wrapper_autocasts_the_step():
 
 
 def test_amp_choice():
-    from fsfm_bench.engine.runner import amp_wrapper
+    from fsfm_bench.pretrain.runner import amp_wrapper
     from fsfm_bench.errors import FsfmBenchError
 
     assert amp_wrapper("auto", "cpu")["type"] == "OptimWrapper"

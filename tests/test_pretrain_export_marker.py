@@ -19,7 +19,7 @@ import torch
 
 import pretrain_synth as ps
 from fsfm_bench.data.manifest import manifest_hash, read_manifest
-from fsfm_bench.engine import export as export_mod
+from fsfm_bench.pretrain import export as export_mod
 from fsfm_bench.protocols.data import Prepared
 from fsfm_bench.protocols.plan import pretrain_tiny
 

@@ -24,7 +24,8 @@ def fx():
 
 
 def build(fx):
-    from fsfm_bench.models import FSFMPretrainer, load_official
+    from fsfm_bench.pretrain.convert import load_official
+    from fsfm_bench.pretrain.model import FSFMPretrainer
 
     a = fx["arch"]
     torch.manual_seed(123)
@@ -46,7 +47,7 @@ def run(model, fx, stable_ids: bool = False):
 
 
 def test_converter_round_trip_and_fixed_tables(fx):
-    from fsfm_bench.models import model_to_official
+    from fsfm_bench.pretrain.convert import model_to_official
 
     model = build(fx)
     online, target = model_to_official(model.state_dict())
@@ -55,7 +56,7 @@ def test_converter_round_trip_and_fixed_tables(fx):
     for k, v in fx["online_state_dict"].items():
         assert torch.equal(online[k], v), k
     # a freshly built model computes the same fixed sin-cos tables as the official code
-    from fsfm_bench.models import FSFMPretrainer
+    from fsfm_bench.pretrain.model import FSFMPretrainer
 
     a = fx["arch"]
     m2 = FSFMPretrainer(img_size=224, patch_size=16, embed_dim=a["embed_dim"], depth=1, num_heads=3,
@@ -84,9 +85,9 @@ def test_forward_matches_official(fx, stable_ids):
 def test_one_engine_step_matches_official(fx):
     from mmengine.optim import OptimWrapper
 
-    from fsfm_bench.engine.hooks import EMATargetHook
-    from fsfm_bench.engine.optim import weight_decay_groups
-    from fsfm_bench.models.convert import _ours_to_official
+    from fsfm_bench.pretrain.hooks import EMATargetHook
+    from fsfm_bench.pretrain.optim import weight_decay_groups
+    from fsfm_bench.pretrain.convert import _ours_to_official
 
     step = fx["step"]
     model = build(fx)
@@ -110,7 +111,7 @@ def test_one_engine_step_matches_official(fx):
     wrapper.zero_grad()
     EMATargetHook.update(model, step["momentum"])
 
-    from fsfm_bench.models import model_to_official
+    from fsfm_bench.pretrain.convert import model_to_official
 
     online, target = model_to_official(model.state_dict())
     tol = 2 * step["lr"]

@@ -12,9 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="protocol=, backbone=, recipe= select sections; other keys override")
 
 
-def main(args: argparse.Namespace) -> int:
-    from .. import config
-    from ..config import compose, parse_overrides, print_config
+def compose_config(args: argparse.Namespace):
+    """The composed config (an ``mmengine.config.Config``) that this command prints."""
+    from ..config import compose, parse_overrides
 
     options = parse_overrides(args.options)
     selectors = {k: options.pop(k) for k in ("protocol", "backbone", "recipe") if k in options}
@@ -23,7 +23,11 @@ def main(args: argparse.Namespace) -> int:
 
         raise UsageError("name what to compose: protocol=P and/or backbone=B (recipe=R optional), "
                          "e.g. `fsfm-bench config protocol=cdfd backbone=fsfm`")
-    config.PRINT_AND_EXIT = False      # this command prints anyway
-    cfg = compose(**selectors, overrides=options)
-    print_config(cfg)
+    return compose(**selectors, overrides=options)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..config import print_config
+
+    print_config(compose_config(args))
     return 0

@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "data.roots.NAME=PATH, out=DIR (where runs/ and leaderboards/ go), ...")
 
 
-def main(args: argparse.Namespace) -> int:
+def _request(args: argparse.Namespace):
+    """(composed config, checkpoint, seed, ``out=`` or None) from the command line."""
     from ..config import compose, int_option, parse_overrides
     from ..errors import UsageError
 
@@ -39,8 +40,18 @@ def main(args: argparse.Namespace) -> int:
     backbone = read_finetuned_checkpoint(str(checkpoint))["meta"]["model"]["backbone"]["type"]
     cfg = compose(protocol=protocol, backbone=None if ":" in backbone else backbone, recipe=recipe,
                   overrides=options)     # a `module:attr` backbone has no config section to compose
+    return cfg, str(checkpoint), seed, out
+
+
+def compose_config(args: argparse.Namespace):
+    """The config this command would evaluate with (what ``--print-config`` shows)."""
+    return _request(args)[0]
+
+
+def main(args: argparse.Namespace) -> int:
     from ..protocols.evaluate import evaluate
 
-    evaluate(cfg.to_dict(), str(checkpoint), seed=seed, out=None if out is None else str(out))
+    cfg, checkpoint, seed, out = _request(args)
+    evaluate(cfg.to_dict(), checkpoint, seed=seed, out=None if out is None else str(out))
     return 0
 

@@ -4,7 +4,8 @@ Keys: ``granularity`` (frame, video, image or a list), ``threshold_source`` (fix
 source_val_eer | target_eer), ``metrics`` (e.g. auc,eer,hter,tpr_at_fpr@0.001), ``bootstrap``
 (resamples, 0 = none), ``confidence``, ``seed`` (bootstrap seed), ``targets``, ``out`` (a folder:
 write the recomputed result there as a new result file that records what changed and where it
-came from), ``json`` (true: print the results block as JSON instead of a table).
+came from), ``json`` (true: print the results block as JSON instead of a table). The work is
+:func:`fsfm_bench.results.rescore.rescore`; this module checks the options and prints.
 """
 from __future__ import annotations
 
@@ -17,10 +18,6 @@ from ..errors import UsageError, did_you_mean
 
 KEYS = ("granularity", "threshold_source", "metrics", "bootstrap", "confidence", "seed", "targets", "out",
         "json")
-
-
-def _list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,39 +43,13 @@ def _check_values(opts: dict) -> None:
                              "result_*.json name there, beside its scores")
 
 
-def rescore(result_path: str, opts: dict) -> tuple[dict, dict, dict]:
-    """Return (original result, recomputed results block, changed conventions)."""
-    from ..io import sha256_file
-    from ..results import compute_metrics, read_result, read_scores, scores_path
-
+def _conventions(opts: dict) -> dict:
+    """The conventions to change, checked: unknown keys and bad values are usage errors."""
     for key in opts:
         if key not in KEYS:
             raise UsageError(f"unknown option {key!r} for `rescore`." + did_you_mean(key, KEYS))
     _check_values(opts)
-    original = read_result(result_path)
-    scores = read_scores(scores_path(original, result_path))
-    proto = original["protocol"]
-    boot = original["bootstrap"]
-    settings = {
-        "granularities": [str(g) for g in _list(opts.get("granularity", proto["granularities"]))],
-        "threshold_source": str(opts.get("threshold_source", original["threshold_source"])),
-        "metrics": [str(m) for m in _list(opts.get("metrics", proto["metrics"]))],
-        "n_resamples": int(opts.get("bootstrap", boot["n_resamples"])),
-        "confidence": float(opts.get("confidence", boot["confidence"])),
-        "seed": int(opts.get("seed", boot["seed"])),
-        "targets": [str(t) for t in _list(opts["targets"])] if "targets" in opts else None,
-    }
-    block = compute_metrics(scores, settings["metrics"], granularities=settings["granularities"],
-                            threshold_source=settings["threshold_source"], targets=settings["targets"],
-                            n_resamples=settings["n_resamples"], confidence=settings["confidence"],
-                            seed=settings["seed"])
-    changes = {k: opts[k] for k in opts if k not in ("out", "json")}
-    changes["_file_sha256"] = sha256_file(result_path)
-    from ..results.robustness import recompute
-
-    robustness = recompute(original, result_path, scores, settings,      # perturb= results: every condition too
-                           int(opts["bootstrap"]) if "bootstrap" in opts else None)
-    return original, block, {"settings": settings, "changes": changes, "robustness": robustness}
+    return {k: opts[k] for k in opts if k not in ("out", "json")}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -86,9 +57,10 @@ def main(args: argparse.Namespace) -> int:
 
     from ..config import parse_overrides
     from ..results import new_result_from
+    from ..results.rescore import rescore
 
     opts = parse_overrides(args.options)
-    original, block, info = rescore(args.result, opts)
+    original, block, info = rescore(args.result, _conventions(opts))
     if opts.get("json"):
         print(json.dumps(block, indent=2))
     else:

@@ -22,12 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("options", nargs="*", metavar="key=value",
                         help="protocol=, backbone= (required), recipe=, seeds=, selection=, target=, "
                              "checkpoint=, data.roots.NAME=PATH, out=DIR and any dotted config key")
-    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
-def main(args: argparse.Namespace) -> int:
-    from ..config import compose, parse_overrides, print_config
+def _request(args: argparse.Namespace):
+    """(composed config, ``out=`` or None) from the command line."""
+    from ..config import compose, parse_overrides
     from ..errors import UsageError
 
     options = parse_overrides(args.options)
@@ -37,10 +37,16 @@ def main(args: argparse.Namespace) -> int:
         if needed not in selectors:
             raise UsageError(f"fsfm-bench run needs {needed}=NAME (e.g. fsfm-bench run protocol=demo backbone=fsfm); "
                              f"see `fsfm-bench ls {needed}s`")
-    cfg = compose(**selectors, overrides=options)
-    if args.print_config:
-        print_config(cfg)
-        return 0
+    return compose(**selectors, overrides=options), out
+
+
+def compose_config(args: argparse.Namespace):
+    """The config this command would run (what ``--print-config`` shows)."""
+    return _request(args)[0]
+
+
+def main(args: argparse.Namespace) -> int:
+    cfg, out = _request(args)
     if getattr(args, "quiet", False):
         from ..progress import set_mode
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..engine.runner import has_checkpoint
+from ..training.checkpointing import has_checkpoint
 from ..registry import SCOPE
 from .rng import keep_torch_worker_seeds
 from .schedule import batch_plan
@@ -165,8 +165,8 @@ def train(runner_cfg: dict[str, Any]) -> None:
     import torch.distributed as dist
     from mmengine.config import Config
 
-    from ..engine import progress  # noqa: F401  (registers ProgressHook)
-    from ..engine.checkpointing import SafeRunner, prune_training_checkpoints
+    from ..training import progress  # noqa: F401  (registers ProgressHook)
+    from ..training.checkpointing import SafeRunner, prune_training_checkpoints
     from . import datasets, loops, model, optim, rng, schedule, selection  # noqa: F401  (registrations)
 
     _init_cpu_dist(runner_cfg)

@@ -38,7 +38,7 @@ def compares_weights(protocol) -> bool:
 
 def demo_architecture(spec: dict[str, Any]) -> dict[str, int]:
     """The encoder sizes of the protocol's pretraining recipe: what a scratch baseline is built as."""
-    from ..commands.pretrain import compose_pretrain
+    from ..pretrain.run import compose_pretrain
 
     model = compose_pretrain(spec["recipe"], {})["model"]
     return {k: int(model[k]) for k in ("embed_dim", "depth", "num_heads", "patch_size")}

@@ -59,7 +59,7 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
                   row: dict[str, Any] | None = None) -> Path:
     """Pretrain the protocol's tiny FSFM on its dataset's real faces once; cached by content.
     ``row`` (if given) receives ``made_by``: what made the encoder, independent of the machine."""
-    from ..commands.pretrain import compose_pretrain, run_pretrain
+    from ..pretrain.run import compose_pretrain, run_pretrain
     from ..config import config_hash, save_config
 
     spec = protocol.pretrain_if_no_checkpoint or {}
@@ -74,7 +74,7 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
         from .demo_backbones import pretraining_identity
 
         row["made_by"] = pretraining_identity(pcfg, prepared.manifest_sha256)
-    from ..engine.export import finished_export
+    from ..pretrain.export import finished_export
 
     export = work_dir / "export"
     cached = finished_export(export)          # complete only with its card (written last)

@@ -38,7 +38,7 @@ def run(cfg: dict[str, Any], *, log: Log = print, progress: bool = True,
         out: str | None = None) -> list[SeedOutcome]:
     """Execute ``fsfm-bench run`` for a resolved config (see the module docstring); relative output
     folders go under ``out`` (see :func:`fsfm_bench.paths.output_root`)."""
-    from ..engine.runner import finish_distributed, init_distributed, world
+    from ..training.distributed import finish_distributed, init_distributed, world
 
     cfg = copy.deepcopy(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg))
     started = time.time()

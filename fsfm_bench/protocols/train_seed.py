@@ -73,7 +73,7 @@ def train_seed(plan, variant, seed: int, *, rank: int = 0, log: Log = print) -> 
     else:
         log(f"fine-tuning {protocol.ref} seed {seed}: already finished ({ckpt_dir})")
         if rank == 0:            # a kill may have stopped the deletion of its resume state
-            from ..engine.checkpointing import prune_training_checkpoints
+            from ..training.checkpointing import prune_training_checkpoints
 
             prune_training_checkpoints(sdir / "train")
     return ckpt_dir

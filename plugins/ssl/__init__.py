@@ -10,14 +10,14 @@ fsfm_bench_api = ">=1,<2"
 
 def fsfm(**kwargs):
     """FSFM 3C: CRFR-P masked image modelling + ID branch (EMA target), CVPR 2025."""
-    from fsfm_bench.models.factory import build_fsfm
+    from fsfm_bench.pretrain.factory import build_fsfm
 
     return build_fsfm(**kwargs)
 
 
 def mae(**kwargs):
     """MAE baseline: FSFM's framework without the ID branch (random masking by default)."""
-    from fsfm_bench.models.factory import build_mae
+    from fsfm_bench.pretrain.factory import build_mae
 
     return build_mae(**kwargs)
 

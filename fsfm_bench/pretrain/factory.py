@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ..errors import UsageError, did_you_mean
-from .fsfm import ARCH_PRESETS, FSFMPretrainer
+from .model import ARCH_PRESETS, FSFMPretrainer
 
 _MODEL_KEYS = ("img_size", "patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio",
                "decoder_embed_dim", "decoder_depth", "decoder_num_heads", "rep_decoder_depth",

@@ -1,8 +1,9 @@
 """Assembly of a pretraining run on mmengine's Runner from a resolved pretrain config.
 
-Holds the pieces the command and the tests share: distributed set-up (nccl on GPU, gloo on CPU,
-with mmengine's CPU quirks handled as docs/architecture.md, "mmengine without a GPU", says), the AMP wrapper choice, the learning rate
-``blr x effective batch / 256``, the Runner config and the export of the encoder checkpoint.
+Holds the pieces :mod:`fsfm_bench.pretrain.run` and the tests share: the AMP wrapper choice (with
+mmengine's CPU quirks handled as docs/architecture.md, "mmengine without a GPU", says), the learning
+rate ``blr x effective batch / 256`` and the Runner config. Distributed set-up and the crash-safe
+Runner are shared with fine-tuning and live in :mod:`fsfm_bench.training`.
 """
 from __future__ import annotations
 
@@ -10,34 +11,10 @@ import os
 from typing import Any
 
 import torch
-import torch.distributed as dist
 
 from ..errors import FsfmBenchError
-
-
-def world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def init_distributed() -> str:
-    """Initialise torch.distributed when launched by torchrun; returns the mmengine launcher name."""
-    if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return "none"
-    if not dist.is_initialized():
-        if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-            dist.init_process_group(backend="nccl")
-        else:
-            dist.init_process_group(backend="gloo")
-    return "pytorch"
-
-
-def finish_distributed() -> None:
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+from ..training.checkpointing import has_checkpoint
+from ..training.distributed import world
 
 
 def amp_wrapper(amp: str, device: str) -> dict[str, Any]:
@@ -130,17 +107,11 @@ def runner_config(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std,
     return kwargs
 
 
-def has_checkpoint(work_dir: str) -> bool:
-    """Resume only when there is something to resume (see :func:`~.checkpointing.latest_checkpoint`)."""
-    from .checkpointing import latest_checkpoint
-
-    return latest_checkpoint(work_dir) is not None
-
-
 def build_runner(cfg: dict, model: torch.nn.Module, work_dir: str, mean, std, launcher: str = "none"):
-    """A Runner (import the engine modules first so their registrations exist)."""
-    from . import data, hooks, optim, progress  # noqa: F401  (import for their registrations)
-    from .checkpointing import SafeRunner
+    """A Runner (import the pretraining modules first so their registrations exist)."""
+    from ..training import progress  # noqa: F401  (import for its registration)
+    from ..training.checkpointing import SafeRunner
+    from . import data, hooks, optim  # noqa: F401  (import for their registrations)
 
     del data, hooks, optim, progress
 

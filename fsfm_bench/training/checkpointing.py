@@ -68,6 +68,11 @@ def latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
     return steps[-1] if steps else None
 
 
+def has_checkpoint(work_dir: str | os.PathLike) -> bool:
+    """Resume only when there is something to resume (see :func:`latest_checkpoint`)."""
+    return latest_checkpoint(work_dir) is not None
+
+
 def load_run_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A training checkpoint of a run folder, loaded without unpickling code; one clear error
     naming the file (and what to delete) when it is refused or damaged."""

@@ -63,7 +63,7 @@ class CpuAmpOptimWrapper(OptimWrapper):
 
 @MODEL_WRAPPERS.register_module()
 class FsfmDistributedDataParallel(MMDistributedDataParallel):
-    """mmengine's DDP wrapper with the pretraining step of :mod:`fsfm_bench.engine.step`."""
+    """mmengine's DDP wrapper with the pretraining step of :mod:`fsfm_bench.pretrain.step`."""
 
     def train_step(self, data, optim_wrapper):
         from .step import guarded_train_step

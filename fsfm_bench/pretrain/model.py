@@ -433,7 +433,7 @@ class FSFMPretrainer(BaseModel):
 
     # ---------------------------------------------------------------- training step
     def train_step(self, data: Any, optim_wrapper) -> dict[str, torch.Tensor]:
-        from ..engine.step import guarded_train_step
+        from .step import guarded_train_step
 
         return guarded_train_step(self, self, data, optim_wrapper)
 

@@ -1,6 +1,6 @@
 """``ProgressHook``: iteration progress with an ETA for any mmengine training loop.
 
-Pretraining (:mod:`fsfm_bench.engine.runner`) and fine-tuning (:mod:`fsfm_bench.finetune.train`)
+Pretraining (:mod:`fsfm_bench.pretrain.runner`) and fine-tuning (:mod:`fsfm_bench.finetune.train`)
 both add it, so both show the same bar in a terminal, the same plain lines when piped, and nothing
 under ``--quiet`` (see :mod:`fsfm_bench.progress`). Only rank 0 reports; a resumed run starts its
 count at the iteration it resumed from.
