@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import subprocess
 import sys
 import tempfile
@@ -63,24 +62,9 @@ def _children_cpu() -> float:
 def shuffled_copy(prepared: Path, out: Path, seed: int = 0) -> Path:
     """A prepared folder whose train and val labels are permuted between video ids (each source
     keeps one label, so video scores stay defined); test labels, images and masks are the same."""
-    from fsfm_bench.data.manifest import read_manifest, write_manifest
+    from fsfm_bench.data.controls import shuffled_labels_copy
 
-    rows = read_manifest(prepared / "manifest.jsonl")
-    rng = random.Random(seed)
-    for split in ("train", "val"):
-        vids = sorted({r["video_id"] for r in rows if r["split"] == split})
-        labels = [next(r["label"] for r in rows if r["split"] == split and r["video_id"] == v) for v in vids]
-        rng.shuffle(labels)
-        new = dict(zip(vids, labels))
-        for r in rows:
-            if r["split"] == split:
-                r["label"] = new[r["video_id"]]
-    out.mkdir(parents=True, exist_ok=True)
-    for sub in ("images", "parsing", "masks"):
-        if (prepared / sub).exists() and not (out / sub).exists():
-            (out / sub).symlink_to(prepared / sub)
-    write_manifest(out / "manifest.jsonl", rows)
-    return out
+    return shuffled_labels_copy(prepared, out, seed=seed)
 
 
 def one_result(results: Path) -> tuple[dict, "object"]:

@@ -1,6 +1,7 @@
 """demo@2: versioned protocol names, which weights a demo comparison may start from, and rows keyed
 on what made demo-pretrained weights. (Whether the demo's numbers separate a working detector from a
-broken one takes a full run of minutes: benchmarks/demo.py measures it, see benchmarks/README.md.)"""
+broken one: tests/test_demo_broken_pipeline.py, two full demo runs; benchmarks/demo.py measures the
+rest, see benchmarks/README.md.)"""
 from __future__ import annotations
 
 from pathlib import Path
