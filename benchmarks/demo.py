@@ -67,7 +67,7 @@ def shuffled_copy(prepared: Path, out: Path, seed: int = 0) -> Path:
     return shuffled_labels_copy(prepared, out, seed=seed)
 
 
-def one_result(results: Path) -> tuple[dict, "object"]:
+def one_result(results: Path) -> tuple[dict, object]:
     from fsfm_bench.results import read_result
     from fsfm_bench.results.result import scores_path
     from fsfm_bench.results.scores import read_scores

@@ -47,9 +47,9 @@ class Step:
 
     def __init__(self, algo: str, model: str, batch: int, device: str, amp: str, masking: str,
                  compile_model: bool = False, dedup: bool = True, compile_blocks: bool = False):
+        from fsfm_bench.pretrain.factory import build_pretrainer
         from fsfm_bench.pretrain.hooks import EMATargetHook
         from fsfm_bench.pretrain.optim import weight_decay_groups
-        from fsfm_bench.pretrain.factory import build_pretrainer
 
         cfg = model_cfg(model)
         cfg["dedup_rep_mask_tokens"] = dedup

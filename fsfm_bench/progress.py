@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 ENV = "FSFM_BENCH_PROGRESS"
 INTERVAL_ENV = "FSFM_BENCH_PROGRESS_INTERVAL"

@@ -13,7 +13,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-
 from prepare_helpers import face, write_video
 from run_testutil import TINY
 

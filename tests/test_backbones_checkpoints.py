@@ -10,9 +10,9 @@ import time
 import pytest
 import torch
 import yaml
+from backbones_testutil import TINY, VIT, pre_norm_tokens, reference, write_fsfm, write_mean_std
 
 import fsfm_bench
-from backbones_testutil import TINY, VIT, pre_norm_tokens, reference, write_fsfm, write_mean_std
 from fsfm_bench.checkpoints import load_file, read_mean_std_file
 from fsfm_bench.errors import FsfmBenchError, UsageError
 
@@ -45,7 +45,7 @@ def test_pickle_that_runs_code_is_refused_and_not_executed(tmp_path):
 
 
 def test_trust_flag_allows_a_full_unpickle(tmp_path):
-    from fractions import Fraction   # not on the weights-only allowlist, harmless
+    from fractions import Fraction  # not on the weights-only allowlist, harmless
 
     ref = reference()
     path = tmp_path / "odd.pth"

@@ -8,9 +8,9 @@ import re
 import pytest
 import torch
 import yaml
+from backbones_testutil import CLIP_VIT, TINY, VIT, reference, write_fsfm, write_mean_std
 
 import fsfm_bench
-from backbones_testutil import CLIP_VIT, TINY, VIT, reference, write_fsfm, write_mean_std
 from fsfm_bench.checkpoints import list_cards
 from fsfm_bench.cli import main as cli
 from fsfm_bench.testing import assert_backbone_contract

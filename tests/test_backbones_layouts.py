@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import pytest
 import torch
+from backbones_testutil import (
+    CLIP_VIT,
+    TINY,
+    VIT,
+    avg_pooled,
+    pre_norm_tokens,
+    reference,
+    write_clip_safetensors,
+    write_dino,
+    write_farl,
+    write_fsfm,
+    write_mae,
+    write_mcf,
+    write_mean_std,
+    write_timm,
+)
 
 import fsfm_bench
-from backbones_testutil import (CLIP_VIT, TINY, VIT, avg_pooled, pre_norm_tokens, reference, write_clip_safetensors,
-                                write_dino, write_farl, write_fsfm, write_mae, write_mcf, write_mean_std, write_timm)
 
 ATOL = 1e-5
 

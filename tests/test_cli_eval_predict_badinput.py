@@ -5,10 +5,8 @@ from __future__ import annotations
 import copy
 
 import cv2
-import numpy as np
 import pytest
 import torch
-
 from prepare_helpers import face
 from run_testutil import TINY
 

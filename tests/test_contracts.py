@@ -15,8 +15,14 @@ from torch import nn
 
 import fsfm_bench
 from fsfm_bench import testing
-from fsfm_bench.contracts import (BackboneProtocol, ContractError, check_adapter, check_backbone, check_dataset,
-                                  check_masking)
+from fsfm_bench.contracts import (
+    BackboneProtocol,
+    ContractError,
+    check_adapter,
+    check_backbone,
+    check_dataset,
+    check_masking,
+)
 from fsfm_bench.plugins import entries
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from run_testutil import make_prepared, synth_config
 
 from fsfm_bench import progress
 from fsfm_bench.progress import Progress, format_duration
-
-from run_testutil import make_prepared, synth_config
 
 
 class Clock:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from dataset_layouts import build_celebdf, celebdf_test_list, touch
+
 from fsfm_bench.errors import FsfmBenchError
 from fsfm_bench.plugins import get
 

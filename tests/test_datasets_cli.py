@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from dataset_layouts import build_casia, build_celebdf
+
 from fsfm_bench.cli import main
 
 

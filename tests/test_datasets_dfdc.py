@@ -5,8 +5,8 @@ import json
 from collections import Counter
 
 import pytest
-
 from dataset_layouts import build_dfdc_preview, build_dfdc_test, touch
+
 from fsfm_bench.errors import FsfmBenchError
 from fsfm_bench.plugins import get
 

@@ -5,9 +5,17 @@ import shutil
 from collections import Counter
 
 import pytest
+from dataset_layouts import (
+    MSU_TEST,
+    MSU_TRAIN,
+    build_casia,
+    build_celeba_spoof,
+    build_msu,
+    build_oulu,
+    build_replay,
+    touch,
+)
 
-from dataset_layouts import (MSU_TEST, MSU_TRAIN, build_casia, build_celeba_spoof, build_msu, build_oulu,
-                             build_replay, touch)
 from fsfm_bench.errors import FsfmBenchError
 from fsfm_bench.plugins import get
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from dataset_layouts import build_dfd, build_ffpp, official_ff_pairs, touch, write_ff_splits
+
 from fsfm_bench.errors import FsfmBenchError, UsageError
 from fsfm_bench.plugins import get
 

@@ -5,8 +5,8 @@ import shutil
 from collections import Counter
 
 import pytest
-
 from dataset_layouts import build_diff, build_wdf, touch
+
 from fsfm_bench.errors import FsfmBenchError, UsageError
 from fsfm_bench.plugins import get
 

@@ -13,8 +13,12 @@ from fsfm_bench.config import compose
 from fsfm_bench.errors import UsageError
 from fsfm_bench.plugins import get
 from fsfm_bench.protocols import Protocol
-from fsfm_bench.protocols.demo_backbones import (DEMO_PRETRAINED, RANDOM_INIT, pretraining_identity,
-                                                 resolve_demo_backbone)
+from fsfm_bench.protocols.demo_backbones import (
+    DEMO_PRETRAINED,
+    RANDOM_INIT,
+    pretraining_identity,
+    resolve_demo_backbone,
+)
 from fsfm_bench.results import leaderboard as lb
 
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from dataset_layouts import build_ffpp
-from prepare_helpers import face, write_video
+from prepare_helpers import write_video
 from run_layouts import _frame
 
 from fsfm_bench.config import compose

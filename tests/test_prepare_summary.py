@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import cv2
+from prepare_helpers import face
 
 from fsfm_bench.cli import main
-
-from prepare_helpers import face
 
 
 def test_still_images_are_called_images(tmp_path, capsys):
@@ -25,10 +24,10 @@ def test_still_images_are_called_images(tmp_path, capsys):
 
 
 def test_videos_keep_the_per_video_wording():
-    from fsfm_bench.commands.prepare import _print_summary
-
     import contextlib
     import io
+
+    from fsfm_bench.commands.prepare import _print_summary
 
     summary = {"dataset": "x", "out": "/o", "elapsed_s": 1.0, "video_reader": "decord", "parser": "geometric",
                "options": {"detector": "dlib_hog"},

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from prepare_helpers import face_video
 
-from fsfm_bench.data.video import (VideoReadError, available_readers, read_sampled_frames, resolve_reader,
-                                   sample_indices)
+from fsfm_bench.data.video import VideoReadError, available_readers, read_sampled_frames, resolve_reader, sample_indices
 from fsfm_bench.errors import UsageError
 
 

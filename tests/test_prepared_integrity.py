@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from prepare_helpers import face
 
-from fsfm_bench.data import prepare as prep
 from fsfm_bench.data.items import MediaItem
 from fsfm_bench.data.manifest import read_manifest, write_manifest
 from fsfm_bench.errors import FsfmBenchError

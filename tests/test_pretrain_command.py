@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pretrain_synth as ps
 import pytest
 import torch
 
-import pretrain_synth as ps
 from fsfm_bench.errors import FsfmBenchError
 
 TINY = ["model.img_size=32", "model.patch_size=8", "model.embed_dim=32", "model.depth=1",

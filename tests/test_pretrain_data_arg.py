@@ -7,12 +7,12 @@ import argparse
 import json
 from pathlib import Path
 
+import pretrain_synth as ps
 import pytest
 import yaml
 
-import pretrain_synth as ps
-from fsfm_bench.pretrain.source import resolve_manifest
 from fsfm_bench.errors import FsfmBenchError, UsageError
+from fsfm_bench.pretrain.source import resolve_manifest
 
 TINY = ["model.img_size=32", "model.patch_size=8", "model.embed_dim=32", "model.depth=1",
         "model.num_heads=2", "model.decoder_embed_dim=32", "model.decoder_depth=1",

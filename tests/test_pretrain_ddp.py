@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
+import pretrain_synth as ps
 import torch
 import torch.multiprocessing as mp
-
-import pretrain_synth as ps
 
 GLOBAL_B = 4
 

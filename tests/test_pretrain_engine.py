@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pretrain_synth as ps
 import pytest
 import torch
 
-import pretrain_synth as ps
 from fsfm_bench.pretrain.hooks import EMATargetHook, ema_momentum, warmup_cosine
 
 
@@ -204,8 +204,8 @@ def test_cpu_bf16_wrapper_autocasts_the_step():
 
 
 def test_amp_choice():
-    from fsfm_bench.pretrain.runner import amp_wrapper
     from fsfm_bench.errors import FsfmBenchError
+    from fsfm_bench.pretrain.runner import amp_wrapper
 
     assert amp_wrapper("auto", "cpu")["type"] == "OptimWrapper"
     assert amp_wrapper("bf16", "cpu") == dict(type="CpuAmpOptimWrapper", dtype="bfloat16")

@@ -14,10 +14,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import mmengine.runner.runner as mm_runner
+import pretrain_synth as ps
 import pytest
 import torch
 
-import pretrain_synth as ps
 from fsfm_bench.data.manifest import manifest_hash, read_manifest
 from fsfm_bench.pretrain import export as export_mod
 from fsfm_bench.protocols.data import Prepared

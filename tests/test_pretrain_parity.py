@@ -85,9 +85,9 @@ def test_forward_matches_official(fx, stable_ids):
 def test_one_engine_step_matches_official(fx):
     from mmengine.optim import OptimWrapper
 
+    from fsfm_bench.pretrain.convert import _ours_to_official
     from fsfm_bench.pretrain.hooks import EMATargetHook
     from fsfm_bench.pretrain.optim import weight_decay_groups
-    from fsfm_bench.pretrain.convert import _ours_to_official
 
     step = fx["step"]
     model = build(fx)

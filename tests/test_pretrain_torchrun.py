@@ -10,10 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pretrain_synth as ps
 import pytest
 import torch
-
-import pretrain_synth as ps
 
 
 @pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,

@@ -5,7 +5,6 @@ The example plugin's `fsfm-bench run` (its recipe in the result, its reported ro
 tests/test_metrics_plugins.py::test_example_protocol_runs_with_the_plugin_metric (one run for both)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-
 from run_testutil import TINY
 
 from fsfm_bench.finetune.model import build_classifier

@@ -42,7 +42,6 @@ def test_builtin_protocols_are_registered_versioned_and_linked_to_reported_numbe
 
 def test_each_paper_protocol_links_its_reported_numbers():
     import yaml
-
     from conftest import REPO
 
     for name in ("cdfd", "cdfas", "diff"):

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from run_testutil import make_prepared, synth_config
 
 from fsfm_bench.data.manifest import manifest_hash, read_manifest, write_manifest
 from fsfm_bench.protocols.data import DataResolver, provenance_hash, published_path, write_rows
 from fsfm_bench.protocols.spec import Source
-from run_testutil import make_prepared, synth_config
 
 
 def _with_parsing(folder: Path) -> Path:

@@ -21,11 +21,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from results_testutil import make_result, tiny_scores
 
 from fsfm_bench.results import leaderboard as lb
 from fsfm_bench.results import write_result
-
-from results_testutil import make_result, tiny_scores
 
 PROBE = """<script>
 window.__errors = [];

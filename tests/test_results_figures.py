@@ -9,11 +9,10 @@ from __future__ import annotations
 import matplotlib
 import pytest
 from matplotlib.figure import Figure
+from results_testutil import make_result, tiny_scores
 
 from fsfm_bench.results import leaderboard as lb
 from fsfm_bench.results import write_result
-
-from results_testutil import make_result, tiny_scores
 
 matplotlib.use("Agg", force=True)
 
@@ -91,9 +90,9 @@ def test_several_rows_and_targets(tmp_path, checked):
 
 def test_the_old_layout_is_caught(checked):
     """The check is not vacuous: the pre-fix heatmap (2.3 in wide for one target) fails it."""
+    import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
-    import matplotlib.pyplot as plt
 
     grid = pd.DataFrame([[50.0]], index=["fsfm [init 76c019b2]"], columns=["unseen"])
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * grid.shape[1], 1.0 + 0.45 * grid.shape[0]))

@@ -8,15 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from results_testutil import make_result, tiny_scores
 
 from fsfm_bench import metrics as M
 from fsfm_bench.cli import main as cli_main
 from fsfm_bench.errors import FsfmBenchError
-from fsfm_bench.results import (compute_metrics, read_result, read_scores, scores_path, write_result,
-                                write_scores)
+from fsfm_bench.results import compute_metrics, read_result, read_scores, scores_path, write_result, write_scores
 from fsfm_bench.results.reported import load_reported, reported_cells
-
-from results_testutil import make_result, tiny_scores
 
 TESTS = Path(__file__).resolve().parent
 
@@ -174,8 +172,9 @@ def test_reported_numbers_cover_every_table_row():
     assert {ref: d["made_with"] for ref, d in docs.items()} == {"cdfd@2": "cdfd@2", "cdfd@1": "cdfd@2",
                                                                  "cdfas@2": "cdfas@2", "cdfas@1": "cdfas@2",
                                                                  "diff@2": "diff@2"}
-    paper = lambda doc, **kw: [r for r in doc["rows"] if doc["sources"][r["source"]]["kind"] == "from-authors-page"
-                               and all(r[k] == v for k, v in kw.items())]
+    def paper(doc, **kw):
+        return [r for r in doc["rows"] if doc["sources"][r["source"]]["kind"] == "from-authors-page"
+                and all(r[k] == v for k, v in kw.items())]
     cdfd = docs["cdfd@1"]
     assert len(paper(cdfd, granularity="video")) == 9 and len(paper(cdfd, granularity="frame")) == 9
     assert len(paper(docs["cdfas@1"], metric="hter")) == 7 and len(paper(docs["cdfas@1"], metric="auc")) == 7

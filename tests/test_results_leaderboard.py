@@ -4,12 +4,11 @@ import os
 
 import pandas as pd
 import pytest
+from results_testutil import make_result, metric_entry, tiny_scores
 
 from fsfm_bench.cli import main as cli_main
 from fsfm_bench.results import leaderboard as lb
 from fsfm_bench.results import write_result
-
-from results_testutil import make_result, metric_entry, tiny_scores
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,9 @@ target, granularity and metric, thresholded metrics only at the same threshold s
 from pathlib import Path
 
 import pytest
+from results_testutil import make_result, metric_entry
 
 from fsfm_bench.results.merge import Loaded, join_reported, merge_seeds, thresholded
-
-from results_testutil import make_result, metric_entry
 
 FSFM = {"name": "fsfm", "distribution": "fsfm-bench", "version": "0.1.0", "plugin": "backbones"}
 DINO = {**FSFM, "name": "dinov2"}

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from fsfm_bench.results.pages import html_page, index_page, page_header, protocol_dir, write_protocol
-from fsfm_bench.results.tables import ORACLE_MARK
-
 from results_testutil import HAND_MADE_TABLE as EXPECTED
 from results_testutil import HAND_MADE_TARGETS as TARGETS
 from results_testutil import hand_made_rows
+
+from fsfm_bench.results.pages import html_page, index_page, page_header, protocol_dir, write_protocol
+from fsfm_bench.results.tables import ORACLE_MARK
 
 
 @pytest.fixture()

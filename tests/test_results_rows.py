@@ -4,12 +4,11 @@ import json
 
 import pandas as pd
 import pytest
+from results_testutil import make_result, metric_entry, tiny_scores
 
 from fsfm_bench.io import sha256_json
 from fsfm_bench.results import leaderboard as lb
 from fsfm_bench.results import write_result
-
-from results_testutil import make_result, metric_entry, tiny_scores
 
 
 @pytest.fixture(autouse=True)

@@ -2,13 +2,12 @@
 import copy
 
 import pytest
+from results_testutil import make_result, tiny_scores
 
 from fsfm_bench.errors import FsfmBenchError
 from fsfm_bench.io import sha256_json
 from fsfm_bench.results import SCHEMA_VERSION, compute_metrics, validate_result
 from fsfm_bench.schemas import load_schema
-
-from results_testutil import make_result, tiny_scores
 
 
 @pytest.fixture(scope="module")

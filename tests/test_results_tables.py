@@ -5,11 +5,17 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from fsfm_bench.results.tables import (ORACLE_MARK, display_tables, json_rows, json_tables, to_latex, to_markdown,
-                                       wide_csv)
-
 from results_testutil import HAND_MADE_TABLE, HAND_MADE_TARGETS, hand_made_rows
+
+from fsfm_bench.results.tables import (
+    ORACLE_MARK,
+    display_tables,
+    json_rows,
+    json_tables,
+    to_latex,
+    to_markdown,
+    wide_csv,
+)
 
 TARGETS = HAND_MADE_TARGETS
 EXPECTED = HAND_MADE_TABLE

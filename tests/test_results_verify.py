@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from results_testutil import make_result, tiny_scores
 
 from fsfm_bench.results import leaderboard as lb

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import mmengine.runner.runner as mm_runner
 import pytest
-
 from run_testutil import make_prepared
 from test_run_resume_selection import Killed, _assert_same, _cfg, _fresh, _run_killed_in_validation, _state
 
-from fsfm_bench.training import checkpointing
 from fsfm_bench.errors import FsfmBenchError
 from fsfm_bench.protocols.run import run
+from fsfm_bench.training import checkpointing
 
 
 def _quiet(_: str) -> None:

@@ -12,10 +12,9 @@ import os
 import shutil
 from pathlib import Path
 
+import pretrain_synth as ps
 import pytest
 import torch
-
-import pretrain_synth as ps
 from run_testutil import make_prepared
 from test_run_resume_selection import _assert_same, _cfg, _run_killed_in_validation, _state
 

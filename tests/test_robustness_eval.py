@@ -8,9 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
-
 from run_testutil import make_prepared, synth_config
+from sklearn.metrics import roc_auc_score
 
 from fsfm_bench.cli import main
 from fsfm_bench.protocols.evaluate import evaluate

@@ -9,7 +9,6 @@ import json
 import cv2
 import numpy as np
 import torch
-
 from prepare_helpers import face, face_video
 from run_testutil import TINY, make_prepared, synth_config
 

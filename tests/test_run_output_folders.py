@@ -7,11 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from run_testutil import make_prepared, synth_config
 
 from fsfm_bench import paths
 from fsfm_bench.protocols.run import run
-
-from run_testutil import make_prepared, synth_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from run_testutil import TINY, make_prepared, synth_config, tiny_scorer
 
 from fsfm_bench.finetune.model import FaceClassifier

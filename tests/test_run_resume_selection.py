@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from run_testutil import make_prepared, synth_config
 
 from fsfm_bench.finetune import selection

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from run_testutil import make_prepared, synth_config
 
 from fsfm_bench.config import compose, config_hash
@@ -15,8 +14,15 @@ from fsfm_bench.errors import FsfmBenchError, UsageError
 from fsfm_bench.finetune import train as ft_train
 from fsfm_bench.io import sha256_file
 from fsfm_bench.protocols.data import DataResolver
-from fsfm_bench.protocols.plan import (Ranks, check_single_process_demo, make_plan, plan_variant,
-                                       resolve_protocols, tracked_policies, training_key)
+from fsfm_bench.protocols.plan import (
+    Ranks,
+    check_single_process_demo,
+    make_plan,
+    plan_variant,
+    resolve_protocols,
+    tracked_policies,
+    training_key,
+)
 from fsfm_bench.protocols.publish import rebuild_leaderboard, report_outcome
 from fsfm_bench.protocols.seed_eval import SeedEval, SeedOutcome, evaluate_checkpoint
 from fsfm_bench.protocols.settings import LeaderboardSettings, RunSettings, eval_settings

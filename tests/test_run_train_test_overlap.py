@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from run_testutil import make_prepared, synth_config
 
 from fsfm_bench.errors import UsageError

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from run_testutil import tiny_scorer
 
 from fsfm_bench.finetune.scoring import score_paths

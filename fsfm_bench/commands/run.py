@@ -52,6 +52,7 @@ def main(args: argparse.Namespace) -> int:
 
         set_mode("off")
     import fsfm_bench.finetune  # noqa: F401  (Runner registrations)
+
     from ..protocols.run import run
 
     run(cfg.to_dict(), progress=not args.quiet, out=None if out is None else str(out))

@@ -6,7 +6,7 @@ broken card fails loudly instead of silently weakening ``fsfm-bench data verify`
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -26,7 +26,7 @@ def card_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     path = resources.files(CARD_PACKAGE).joinpath("datasets", f"{name}.yaml")
     if not path.is_file():

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import FsfmBenchError
 
+
 #: five-point target (eye centres, nose tip, mouth corners) in unit-square coordinates of the crop:
 #: where those points sit, on average, in an unaligned 1.3x crop of a dlib box (derived from the
 #: generic 68-point face of :mod:`.parsing`), so aligned and unaligned crops frame the face alike.
@@ -47,7 +48,7 @@ class Detection:
         x0, y0, x1, y1 = self.box
         return max(0.0, x1 - x0) * max(0.0, y1 - y0)
 
-    def scaled(self, factor: float) -> "Detection":
+    def scaled(self, factor: float) -> Detection:
         """The same detection in an image ``factor`` times larger (undo a detection downscale)."""
         box = tuple(float(v) * factor for v in self.box)
         lm = None if self.landmarks5 is None else self.landmarks5 * factor

@@ -112,7 +112,6 @@ _STATE: dict[str, Any] = {}
 
 def _init_worker(opts: dict[str, Any]) -> None:
     """Build the detector and parser once per process (imports the plugins in the worker)."""
-    from ..plugins import get
 
     cv2.setNumThreads(1)
     _STATE.clear()

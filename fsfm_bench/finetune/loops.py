@@ -23,7 +23,7 @@ class _ReplayThenRestore:
     def __init__(self, inner: Any, replay: int, state: dict[str, Any]) -> None:
         self.inner, self.remaining, self.state = inner, int(replay), state
 
-    def __iter__(self) -> "_ReplayThenRestore":
+    def __iter__(self) -> _ReplayThenRestore:
         return self
 
     def __next__(self) -> Any:

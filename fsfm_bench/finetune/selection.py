@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -31,6 +32,7 @@ from mmengine.hooks import Hook
 from ..io import atomic_torch_save, atomic_write_json
 from ..registry import HOOKS, RUNNER_METRICS
 from .datasets import read_rows
+
 
 def _higher_is_better(policy_metric: str) -> bool:
     """The source validation loss falls; a target metric's direction is its registered MetricSpec's."""

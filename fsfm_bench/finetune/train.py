@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from ..training.checkpointing import has_checkpoint
 from ..registry import SCOPE
+from ..training.checkpointing import has_checkpoint
 from .rng import keep_torch_worker_seeds
 from .schedule import batch_plan
 

@@ -23,7 +23,7 @@ def sample_keys(sample_ids: Sequence[str], seed: int) -> np.ndarray:
     """int64 [N, 2] keys (two 32-bit words each) from sha256(seed, sample id)."""
     out = np.empty((len(sample_ids), 2), dtype=np.int64)
     for i, sid in enumerate(sample_ids):
-        digest = hashlib.sha256(f"{int(seed)}\x00{sid}".encode("utf-8")).digest()
+        digest = hashlib.sha256(f"{int(seed)}\x00{sid}".encode()).digest()
         out[i, 0] = int.from_bytes(digest[:4], "little")
         out[i, 1] = int.from_bytes(digest[4:8], "little")
     return out

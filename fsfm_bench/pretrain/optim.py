@@ -22,9 +22,11 @@ def weight_decay_groups(model: torch.nn.Module, weight_decay: float
         if not p.requires_grad:
             continue
         if p.ndim <= 1 or name.endswith(".bias"):
-            no_decay.append(p); names_nd.append(name)
+            no_decay.append(p)
+            names_nd.append(name)
         else:
-            decay.append(p); names_d.append(name)
+            decay.append(p)
+            names_d.append(name)
     groups = [dict(params=no_decay, weight_decay=0.0), dict(params=decay, weight_decay=weight_decay)]
     return groups, names_d, names_nd
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from ..errors import FsfmBenchError
 
-
 #: keys that may change between an interrupted run and its resumption in the same work_dir
 RESUMABLE_CHANGES = ("schedule.epochs", "log_interval", "checkpoint.interval", "checkpoint.max_keep",
                      "data.num_workers", "data.cache_dir", "device", "resume", "work_dir")

@@ -32,12 +32,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..paths import cache_root
-
 from ..data.integrity import forget_damaged_items, manifest_problem
 from ..data.manifest import manifest_hash, read_manifest
 from ..errors import FsfmBenchError
 from ..io import atomic_open, sha256_json
+from ..paths import cache_root
 from .spec import PREPARE_KEY, Protocol, Source
 
 USER_FILE_ENV = "FSFM_BENCH_DATASETS"

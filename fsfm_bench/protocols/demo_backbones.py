@@ -18,7 +18,8 @@ demo@1 (no ``scratch`` key) keeps its old behaviour, so its results stay reprodu
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import UsageError
 from ..io import sha256_json

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import FsfmBenchError
 from ..io import sha256_file
@@ -63,8 +64,8 @@ def eval_splits(protocol, resolver, folder: Path):
     """The rows eval scores: every available target, plus the source validation rows only when the
     threshold is ``source_val_eer``; the training sources are never read (nor prepared)."""
     from .data import eval_datasets, write_rows
-    from .splits import Splits, target_rows, validation_rows
     from .spec import Source
+    from .splits import Splits, target_rows, validation_rows
 
     resolver.prepare(protocol, only=set(eval_datasets(protocol)))
     block: dict[str, Any] = {}

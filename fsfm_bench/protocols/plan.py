@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import FsfmBenchError, UsageError, did_you_mean
 from ..io import sha256_file, sha256_json
@@ -59,8 +60,8 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
                   row: dict[str, Any] | None = None) -> Path:
     """Pretrain the protocol's tiny FSFM on its dataset's real faces once; cached by content.
     ``row`` (if given) receives ``made_by``: what made the encoder, independent of the machine."""
-    from ..pretrain.run import compose_pretrain, run_pretrain
     from ..config import config_hash, save_config
+    from ..pretrain.run import compose_pretrain, run_pretrain
 
     spec = protocol.pretrain_if_no_checkpoint or {}
     prepared = resolver.get(spec["dataset"], {}, None)

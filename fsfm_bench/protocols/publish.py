@@ -7,8 +7,9 @@ beside it), :func:`report_outcome` prints the lines a user reads after each seed
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..paths import under
 from .settings import LeaderboardSettings

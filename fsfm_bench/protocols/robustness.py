@@ -12,7 +12,8 @@ the perturbed per-sample scores in a second scores file, so ``rescore`` recomput
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -33,8 +34,8 @@ def evaluate_robustness(model, meta: dict[str, Any], checkpoint_sha256: str, spl
 
     ``rows`` are the unique target rows in scoring order; ``splits.targets`` maps each target to
     its rows (a row shared by targets is scored once per condition)."""
-    from ..plugins import get_entry
     from ..perturb.scoring import ScorePerturbation
+    from ..plugins import get_entry
     from ..results.robustness import condition_metrics
     from .data import published_path
     from .seed_eval import _scores_frame, score_rows

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .data import DataResolver
 from .plan import Ranks, make_plan, plan_variant, resolve_protocols
 from .publish import rebuild_leaderboard, report_outcome
 from .seed_eval import SeedEval, SeedOutcome, evaluate_checkpoint
 from .settings import RunSettings
-from .train_seed import select_checkpoint, seed_dir, train_seed, train_wall_time
+from .train_seed import seed_dir, select_checkpoint, train_seed, train_wall_time
 
 Log = Callable[[str], None]
 

@@ -7,9 +7,10 @@ computes the protocol's metrics and hands the result to :mod:`fsfm_bench.protoco
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 

@@ -8,8 +8,9 @@ same checkpoint folder; after an interruption the Runner resumes from its last c
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..io import atomic_write_json
 from .spec import POLICY_LABELS

@@ -13,8 +13,18 @@ The protocol runner's path through this package::
 """
 from .compute import GRANULARITIES, THRESHOLD_SOURCES, compute_metrics
 from .provenance import environment, git_info, hardware_info, package_versions
-from .result import (RESULT_GLOB, SCHEMA_VERSION, SELECTION_POLICIES, build_result, new_result_from, read_result,
-                     result_filename, scores_path, validate_result, write_result)
+from .result import (
+                     RESULT_GLOB,
+                     SCHEMA_VERSION,
+                     SELECTION_POLICIES,
+                     build_result,
+                     new_result_from,
+                     read_result,
+                     result_filename,
+                     scores_path,
+                     validate_result,
+                     write_result,
+)
 from .scores import COLUMNS as SCORE_COLUMNS
 from .scores import read_scores, write_scores
 

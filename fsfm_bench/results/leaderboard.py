@@ -29,8 +29,17 @@ from typing import Any
 from ..errors import FsfmBenchError
 from ..io import atomic_write_text
 from .figures import row_names
-from .merge import (Loaded, collect, collect_verified, data_fingerprint, join_reported, merge_seeds, protocol_ref,
-                    results_root, superseded_paths)
+from .merge import (
+    Loaded,
+    collect,
+    collect_verified,
+    data_fingerprint,
+    join_reported,
+    merge_seeds,
+    protocol_ref,
+    results_root,
+    superseded_paths,
+)
 from .pages import index_page, protocol_dir, write_protocol
 from .reported import load_reported, reported_cells, standalone_refs
 from .result import readable

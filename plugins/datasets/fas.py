@@ -11,9 +11,17 @@ from typing import Any
 
 from fsfm_bench.errors import FsfmBenchError
 
-from .base import (IMAGE_EXTS, VIDEO_EXTS, DatasetAdapter, Scan, as_list, list_files, read_text_lines, rel_posix,
-                   walk_files)
-
+from .base import (
+    IMAGE_EXTS,
+    VIDEO_EXTS,
+    DatasetAdapter,
+    Scan,
+    as_list,
+    list_files,
+    read_text_lines,
+    rel_posix,
+    walk_files,
+)
 
 # --- MSU-MFSD -------------------------------------------------------------------------------------
 MSU_REAL = re.compile(r"^real_client(\d{3})_(android|laptop)_SD_(scene\d+)\.(mp4|mov)$", re.I)

@@ -1,4 +1,3 @@
 """Moved to :mod:`fsfm_bench.bases.masking` (the core owns the contract's base classes); this
 module re-exports it so existing imports keep working."""
-from fsfm_bench.bases.masking import (NUM_LABELS, MaskingResult, MaskingStrategy, check_parsing_maps,  # noqa: F401
-                                      empty_focus)
+from fsfm_bench.bases.masking import NUM_LABELS, MaskingResult, MaskingStrategy, check_parsing_maps, empty_focus  # noqa: F401

@@ -66,6 +66,6 @@ def resolve_region(region: int | str | Sequence[int]) -> int:
     for index, (_name, labels) in enumerate(GROUPS[:NUM_FACIAL_REGIONS]):
         if labels and tuple(sorted(labels)) == wanted:
             return index
-    choices = ", ".join(f"{n}={list(l)}" for n, l in GROUPS[:NUM_FACIAL_REGIONS] if l)
+    choices = ", ".join(f"{n}={list(members)}" for n, members in GROUPS[:NUM_FACIAL_REGIONS] if members)
     raise UsageError(f"labels {list(wanted)} are not one of the facial regions CRFR covers ({choices}; "
                      f"the boundary region has no labels: pass 'boundary' or {GROUP_NAMES.index(BOUNDARY)}).")

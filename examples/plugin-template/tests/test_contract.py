@@ -7,7 +7,6 @@ Run with `python -m pytest tests/` after `pip install -e .` (fsfm-bench's own su
 from __future__ import annotations
 
 from fsfm_bench.testing import assert_backbone_contract, assert_masking_contract, assert_protocol_contract
-
 from fsfm_bench_example import example_center, example_vit
 
 
