@@ -20,6 +20,15 @@ from ..io import sha256_file
 from ..paths import output_root, under
 
 
+def resolve_device(device: str | None) -> str:
+    """``auto`` (or unset) means CUDA when there is one, else the CPU; any other name is used as given."""
+    import torch
+
+    if device in (None, "", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
 def check_device(device: str | None, key: str = "device") -> None:
     """A ``device=`` the machine cannot honour is one clear error before anything loads."""
     import torch

@@ -50,12 +50,11 @@ def predict_files(checkpoint: str, files: list[str], frames: int = 8, detector: 
     from ..finetune.datasets import eval_preprocess
     from ..finetune.model import load_finetuned
     from ..plugins import get
-    from .evaluate import check_device
+    from .evaluate import check_device, resolve_device
 
     check_device(device)
     model, meta = load_finetuned(checkpoint)
-    if device in (None, "", "auto"):
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(device)
     model.to(device)
     size = int(meta.get("img_size") or 224)
     det = get("detectors", detector)()

@@ -24,13 +24,6 @@ from .splits import Splits
 Log = Callable[[str], None]
 
 
-def _device(cfg: dict[str, Any]) -> str:
-    import torch
-
-    want = (cfg.get("eval") or {}).get("device", "auto")
-    return ("cuda" if torch.cuda.is_available() else "cpu") if want in (None, "auto") else str(want)
-
-
 def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[dict[str, Any]],
                cfg: dict[str, Any], perturb=None) -> tuple[Any, int]:
     """(scores array, rows forwarded now) for rows; cached by checkpoint/manifest/preprocessing
@@ -38,6 +31,7 @@ def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[d
     from ..data.manifest import manifest_hash
     from ..finetune.datasets import preprocessing_spec
     from ..finetune.scoring import cache_key, score_paths
+    from .evaluate import resolve_device
 
     ev = cfg["eval"]
     size = int(meta.get("img_size") or cfg["finetune"]["img_size"])
@@ -49,7 +43,7 @@ def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[d
     report = score_paths(model, [r["path"] for r in rows], key=key, cache_root=root, size=size,
                          resize=prep["crop"], interpolation=prep["interpolation"],
                          batch_size=int(ev["batch_size"]), num_workers=int(ev.get("num_workers", 0)),
-                         device=_device(cfg), chunk_batches=int(ev.get("chunk_batches", 20)),
+                         device=resolve_device(ev.get("device")), chunk_batches=int(ev.get("chunk_batches", 20)),
                          amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", True)),
                          perturb=perturb)
     return report.scores, report.scored
