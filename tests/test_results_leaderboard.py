@@ -1,6 +1,7 @@
 """Leaderboard from fixture results: exact cells, seeds merged, reported rows, skipped files, atomicity."""
 import json
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -88,6 +89,10 @@ def test_leaderboard_table_cells(results_dir, tmp_path):
     fsfm = [r for r in data["rows"] if r["kind"] == "reproduced" and r["backbone"] == "fsfm"
             and r["target"] == "DFDC" and r["granularity"] == "video"][0]
     assert fsfm["value"] == pytest.approx(82.0) and fsfm["n_seeds"] == 2 and fsfm["seeds"] == [0, 1]
+    # its file links are relative to the published folder (not the staging one it was built in) and resolve
+    board = tmp_path / "lb" / "cdfd_v1"
+    assert len(fsfm["results"]) == 2 and all(not Path(f).is_absolute() for f in fsfm["results"])
+    assert all((board / f).resolve().is_file() for f in fsfm["results"] + fsfm["scores"])
     tex = (tmp_path / "lb" / "cdfd_v1" / "leaderboard.tex").read_text()
     assert r"91.00 $\pm$ 1.00 (n=2)" in tex and r"\toprule" in tex
     html = (tmp_path / "lb" / "cdfd_v1" / "leaderboard.html").read_text()

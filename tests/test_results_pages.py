@@ -22,8 +22,10 @@ def test_one_protocol_folder_from_hand_made_rows(rows, tmp_path):
     dest = tmp_path / protocol_dir("cdfd@1")
     assert dest.name == "cdfd_v1"
     notes: list[str] = []
-    # a merged frame names each reproduced row's result files (none of them is read here)
-    rows = rows.assign(results=[["r0.json"] if k == "reproduced" else None for k in rows["kind"]])
+    # a merged frame names each reproduced row's result files by absolute path (none of them is read here)
+    result_file = str(tmp_path / "results" / "r0.json")
+    rows = rows.assign(results=[[result_file] if k == "reproduced" else None for k in rows["kind"]],
+                       scores=[[result_file[:-5] + ".scores.csv"] if k == "reproduced" else None for k in rows["kind"]])
     write_protocol("cdfd@1", rows, None, TARGETS, 3, [], dest, False, notes, n_superseded=1)
     assert sorted(p.name for p in dest.iterdir()) == ["leaderboard.csv", "leaderboard.html", "leaderboard.json",
                                                     "leaderboard.md", "leaderboard.tex"]
@@ -35,6 +37,10 @@ def test_one_protocol_folder_from_hand_made_rows(rows, tmp_path):
     doc = json.loads((dest / "leaderboard.json").read_text(encoding="utf-8"))
     assert (doc["protocol"], doc["targets"], doc["n_results"], doc["n_superseded"]) == ("cdfd@1", TARGETS, 3, 1)
     assert doc["tables"][0]["rows"] == EXPECTED and len(doc["rows"]) == 5 and doc["sources"] == {}
+    # the JSON names files relative to its own folder, so a committed board is the same in every checkout
+    linked = [r["results"] for r in doc["rows"] if r["kind"] == "reproduced"]
+    assert linked and all(paths == ["../results/r0.json"] for paths in linked)
+    assert str(tmp_path) not in (dest / "leaderboard.json").read_text(encoding="utf-8")
     csv = pd.read_csv(dest / "leaderboard.csv")
     assert len(csv) == 5 and csv.loc[csv["backbone"] == "dinov2", "auc"].tolist() == [60.0]
 
@@ -59,3 +65,37 @@ def test_index_links_each_protocol_and_lists_skipped_files():
                     "- [cdfd@1](cdfd_v1/leaderboard.md): no reported numbers are paired with this version.\n"
                     "- [demo@2](demo_v2/leaderboard.md): no reported numbers are paired with this version.\n\n"
                     "## Skipped result files (invalid)\n\n- `r/bad.json`: missing field\n")
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_committed_boards_match_the_schema_and_their_links_resolve():
+    """Every committed leaderboard.json is valid and names its result files relative to its folder."""
+    from fsfm_bench.schemas import validate
+
+    boards = sorted((REPO / "leaderboards").glob("*/leaderboard.json"))
+    assert len(boards) >= 7, "the committed leaderboards are missing from this checkout"
+    linked = 0
+    for path in boards:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        validate(doc, "leaderboard", str(path))
+        for row in doc["rows"]:
+            for name in (row.get("results") or []) + (row.get("scores") or []):
+                assert (path.parent / name).resolve().is_file(), f"{path}: {name} does not resolve"
+                linked += 1
+    assert linked >= 32        # demo@1 and demo@2 rows: each names one result and one scores file
+
+
+def test_the_schema_rejects_absolute_links_and_a_reproduced_row_without_results():
+    from fsfm_bench.errors import FsfmBenchError
+    from fsfm_bench.schemas import validate
+
+    doc = json.loads((REPO / "leaderboards" / "demo_v2" / "leaderboard.json").read_text(encoding="utf-8"))
+    row = next(r for r in doc["rows"] if r["kind"] == "reproduced")
+    row["results"] = ["/home/me/leaderboards/results/r.json"]
+    with pytest.raises(FsfmBenchError, match=r"rows/0/results/0: .* should not be valid"):
+        validate(doc, "leaderboard", "board")
+    row["results"] = []
+    with pytest.raises(FsfmBenchError, match=r"rows/0/results: \[\] should be non-empty"):
+        validate(doc, "leaderboard", "board")

@@ -142,7 +142,8 @@ def _build(results_dir, out: Path, *, reported: bool, figures: bool, reported_di
             n_results = sum(1 for it in loaded if protocol_ref(it.result) == ref) - n_superseded
             write_protocol(ref, rows, doc, targets, n_results, skipped, tmp / protocol_dir(ref),
                            figures, report.notes, n_superseded,
-                           loaded=[it for it in loaded if protocol_ref(it.result) == ref])
+                           loaded=[it for it in loaded if protocol_ref(it.result) == ref],
+                           published_at=out / protocol_dir(ref))
             report.protocols[ref] = out / protocol_dir(ref)
         atomic_write_text(tmp / "index.md", index_page(list(report.protocols), docs, skipped))
         _publish(tmp, out)

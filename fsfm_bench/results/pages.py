@@ -3,7 +3,8 @@
 :func:`write_protocol` writes a protocol's folder from its rows (the long frame of :mod:`.merge`
 with reported rows joined): the header that says how to read the numbers, the tables of
 :mod:`.tables`, the robustness section (:mod:`.robustness`), the figures of :mod:`.figures` and the
-sources of the reported numbers. The HTML page is self-contained (figures inlined). Each file is
+sources of the reported numbers. leaderboard.json is checked against its schema
+(``fsfm_bench/schemas/leaderboard.json``) before it is written. The HTML page is self-contained (figures inlined). Each file is
 written atomically; the build (:mod:`.leaderboard`) writes into a temporary folder and publishes.
 """
 from __future__ import annotations
@@ -13,9 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..io import atomic_write_json, atomic_write_text
+from ..schemas import validate
 from .merge import Loaded
 from .reported import pairing_text
 from .tables import ORACLE_MARK, display_tables, json_rows, json_tables, to_latex, to_markdown, wide_csv
+
+#: the version of leaderboard.json's format (``fsfm_bench/schemas/leaderboard.json``)
+LEADERBOARD_SCHEMA_VERSION = "1.0"
 
 
 def page_header(ref: str, doc: dict | None, n_results: int, n_superseded: int = 0) -> list[str]:
@@ -91,8 +96,11 @@ def protocol_dir(ref: str) -> str:
 
 def write_protocol(ref: str, rows: pd.DataFrame, doc: dict | None, targets: list[str], n_results: int,
                    skipped: list[tuple[Path, str]], dest: Path, figures: bool, notes: list[str],
-                   n_superseded: int = 0, loaded: list[Loaded] | None = None) -> None:
-    """Every file of one protocol's leaderboard into ``dest``; figure problems are added to ``notes``."""
+                   n_superseded: int = 0, loaded: list[Loaded] | None = None, published_at: Path | None = None) -> None:
+    """Every file of one protocol's leaderboard into ``dest``; figure problems are added to ``notes``.
+
+    ``published_at`` is the folder the pages end up in when ``dest`` is a staging folder that is moved
+    there afterwards: the JSON's file links are made relative to it, so they resolve after the move."""
     from .robustness import section
 
     dest.mkdir(parents=True, exist_ok=True)
@@ -118,10 +126,12 @@ def write_protocol(ref: str, rows: pd.DataFrame, doc: dict | None, targets: list
     atomic_write_text(dest / "leaderboard.csv", wide.to_csv(index=False) if not wide.empty else "")
     atomic_write_text(dest / "leaderboard.html", html_page(ref, header, tables, figs, sources,
                                                             [(p, m) for p, m in skipped]))
-    atomic_write_json(dest / "leaderboard.json", {
-        "protocol": ref, "targets": targets, "n_results": n_results, "n_superseded": n_superseded,
-        "rows": json_rows(rows), "tables": json_tables(tables),
-        "sources": doc["sources"] if doc else {}})
+    board = {"schema_version": LEADERBOARD_SCHEMA_VERSION, "protocol": ref, "targets": targets,
+             "n_results": n_results, "n_superseded": n_superseded,
+             "rows": json_rows(rows, relative_to=published_at or dest), "tables": json_tables(tables),
+             "sources": doc["sources"] if doc else {}}
+    validate(board, "leaderboard", f"leaderboard of {ref}")       # a bug here must not publish a bad file
+    atomic_write_json(dest / "leaderboard.json", board)
 
 
 def index_page(protocols: list[str], docs: dict[str, dict], skipped: list[tuple[Path, str]]) -> str:

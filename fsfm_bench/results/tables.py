@@ -11,7 +11,9 @@ flagged with :data:`ORACLE_MARK` everywhere.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -243,9 +245,24 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def json_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    """The long frame's rows as JSON-ready records (NaN as null, numpy scalars as Python ones)."""
-    return [_json_safe({k: v for k, v in r.items()}) for r in rows.to_dict(orient="records")]
+#: the row fields that name files (lists of paths): published relative to the page's folder
+PATH_FIELDS = ("results", "superseded", "scores")
+
+
+def json_rows(rows: pd.DataFrame, relative_to: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """The long frame's rows as JSON-ready records (NaN as null, numpy scalars as Python ones).
+
+    With ``relative_to`` (the folder the JSON is written to), the file paths in ``PATH_FIELDS`` are
+    written relative to it, POSIX style (``../results/result_….json``): a committed leaderboard then
+    reads the same in every checkout, and its links still resolve from the file's own folder."""
+    records = [_json_safe({k: v for k, v in r.items()}) for r in rows.to_dict(orient="records")]
+    if relative_to is not None:
+        base = Path(relative_to).resolve()
+        for rec in records:
+            for key in PATH_FIELDS:
+                if isinstance(rec.get(key), list):
+                    rec[key] = [Path(os.path.relpath(Path(f).resolve(), base)).as_posix() for f in rec[key]]
+    return records
 
 
 def json_tables(tables: list[tuple[str, pd.DataFrame]]) -> list[dict[str, Any]]:
