@@ -13,7 +13,9 @@ the wall time includes preparing the bundled faces and, for fsfm, its tiny pretr
 Printed per run: wall and CPU time, source-val frame AUC (in-domain: the families it trained on;
 for the broken run against the true labels) and the
 unseen-target frame and video AUC, each with its bootstrap 95% interval (sources resampled: a clip or
-a photo with all its augmented copies); then the fsfm - vit_scratch gap on the unseen target with a
+a photo with all its augmented copies), and the unseen frame AUC within each target identity (the
+swaps go both ways between the test identities, so a detector that learned faces, not seams, is
+right on one and wrong on the other); then the fsfm - vit_scratch gap on the unseen target with a
 paired bootstrap interval (the same resampled sources scored by both), and the ratio of the two wall
 times (what the pretraining costs, measured in the same session).
 
@@ -78,6 +80,8 @@ def one_result(results: Path) -> tuple[dict, object]:
 
 
 def ci_text(ci) -> str:
+    if ci.low != ci.low:                     # NaN: one source per class, so resampling sources says nothing
+        return f"{100 * ci.estimate:.1f} (one source per class: no interval)"
     return f"{100 * ci.estimate:.1f} [{100 * ci.low:.1f}, {100 * ci.high:.1f}]"
 
 
@@ -100,8 +104,36 @@ def summarise(name: str, times: tuple[float, float], results: Path, n: int, true
         out[f"{key}_auc"] = ci
     video = res["results"]["unseen"]["video"]["auc"]
     out["unseen_video_auc"] = video
+    out["unseen_by_target"] = per_target_auc(test, n)
     out["scores"] = test
     out["val_rows"] = scores[scores["split"] == "val"][["path", "label", "video_id"]]
+    return out
+
+
+def target_identity(video_id: str) -> str:
+    """The identity a test row shows: a real photo's identity, or the identity a face swap was pasted ONTO
+    (its video id is ``face_swap/<target photo>``)."""
+    from fsfm_bench_plugins.datasets.demo_v2 import IDENTITY
+
+    stem = video_id.split("/")[-1]
+    return IDENTITY.get(stem, stem)
+
+
+def per_target_auc(scores, n: int) -> dict[str, object]:
+    """Unseen AUC within each target identity: its real photos against the swaps pasted onto them.
+
+    With two test identities the swaps go both ways (biden's face onto obama, obama's onto biden), so a
+    detector that scores one FACE as faker than the other, instead of finding the seam, is right in one
+    direction and wrong in the other; the pooled AUC then sits near chance. This separates the two."""
+    from fsfm_bench.metrics.binary import auc
+    from fsfm_bench.metrics.bootstrap import bootstrap_ci
+
+    ident = scores["video_id"].map(target_identity)
+    out = {}
+    for who, part in scores.groupby(ident, sort=True):
+        ci = bootstrap_ci(auc, part["label"], part["score"], part["video_id"], n_resamples=n, seed=0)
+        sources = part.groupby("label")["video_id"].nunique()
+        out[who] = ci if sources.min() > 1 else ci._replace(low=float("nan"), high=float("nan"))
     return out
 
 
@@ -167,8 +199,12 @@ def main() -> None:
         video = f"{100 * v['value']:.1f}" + (f" [{100 * v['ci']['low']:.1f}, {100 * v['ci']['high']:.1f}]" if v.get("ci") else "")
         print(f"| {r['run']} | {r['variant'] or str(r['init'])[:12]} | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {ci_text(r['val_auc'])} | "
               f"{ci_text(r['unseen_auc'])} | {video} |")
+    print("\nunseen frame AUC within each target identity (its real photos against the swaps pasted onto it):")
+    for r in rows:
+        print(f"- {r['run']}: " + "; ".join(f"{who} {ci_text(ci)}" for who, ci in r["unseen_by_target"].items()))
     by = {r["run"]: r for r in rows}
-    out = {"rows": [{k: (v._asdict() if hasattr(v, "_asdict") else v) for k, v in r.items()
+    out = {"rows": [{k: (v._asdict() if hasattr(v, "_asdict") else
+                         {w: c._asdict() for w, c in v.items()} if k == "unseen_by_target" else v) for k, v in r.items()
                      if k not in ("scores", "val_rows")}
                     for r in rows], "load_average": load}
     if "fsfm" in by and "vit_scratch" in by:
