@@ -39,7 +39,7 @@ NAMED: Mapping[str, MeanStd] = {"imagenet": IMAGENET, "clip": OPENAI_CLIP, "0.5"
 CONFIG_PLACEHOLDERS: Mapping[str, Any] = {"arch": None, "checkpoint": None, "mean": None, "std": None}
 
 #: where a run's mean/std came from (recorded in every result's backbone block)
-SOURCES = ("override", "checkpoint-file", "card", "spec", "module", "recipe")
+SOURCES = ("override", "checkpoint-file", "card", "spec", "module", "recipe", "finetuned-checkpoint")
 
 
 @dataclass(frozen=True)

@@ -93,17 +93,22 @@ def test_eval_of_a_runs_checkpoint_cites_the_weights_it_was_finetuned_from(tmp_p
     assert again["checkpoint"]["card"] == ran["checkpoint"]["card"]
     assert again["checkpoint"]["finetuned"]["sha256"] == sha256_file(ckpt) == ran["checkpoint"]["finetuned"]["sha256"]
     assert again["backbone"]["architecture"] == ran["backbone"]["architecture"]
+    assert again["backbone"]["normalization"] == ran["backbone"]["normalization"]    # the run's own record
+    assert ran["backbone"]["normalization"]["source"] != "finetuned-checkpoint"
     assert outcome.forwarded == 0                                 # the run's scores, from the cache
 
     legacy = tmp_path / "legacy.pth"                              # written before meta["pretrained"]
     state = torch.load(ckpt, weights_only=True)
     state["meta"].pop("pretrained")
+    state["meta"].pop("normalization")                            # ... and before the mean/std's source
     torch.save(state, legacy)
     alone = copy.deepcopy(cfg)
     alone["leaderboard"]["results_dir"] = str(tmp_path / "elsewhere")
     logs = []
     (unknown,) = evaluate(alone, str(legacy), log=logs.append)
     assert read_result(unknown.result_path)["checkpoint"]["sha256"] is None   # no result ever scored this file
+    legacy_norm = read_result(unknown.result_path)["backbone"]["normalization"]
+    assert legacy_norm == {**ran["backbone"]["normalization"], "source": "finetuned-checkpoint"}
     assert any("does not record the weights" in line for line in logs)
     ran["checkpoint"]["finetuned"]["sha256"] = sha256_file(legacy)          # as the old run's result cites it
     (tmp_path / "results" / "old_run.json").write_text(json.dumps(ran))

@@ -69,6 +69,20 @@ def initial_weights(meta: dict[str, Any], finetuned_sha256: str, results_dir: Pa
     return {"sha256": None, "path": None, "card": None}
 
 
+def recorded_normalization(meta: dict[str, Any]) -> dict[str, Any]:
+    """The mean/std the fine-tuned model runs with, and their source, for the result's backbone block.
+
+    ``meta["normalization"]`` (written by ``fsfm-bench run``) is the run's own record. An older file
+    still holds the mean/std it was fine-tuned with in its model config, but not which source decided
+    them: those are cited with source ``finetuned-checkpoint``."""
+    given = meta.get("normalization")
+    if isinstance(given, dict) and {"mean", "std", "source"} <= set(given):
+        return {"mean": list(given["mean"]), "std": list(given["std"]), "source": given["source"]}
+    model = meta["model"]
+    return {"mean": [float(v) for v in model["mean"]], "std": [float(v) for v in model["std"]],
+            "source": "finetuned-checkpoint"}
+
+
 def eval_splits(protocol, resolver, folder: Path):
     """The rows eval scores: every available target, plus the source validation rows only when the
     threshold is ``source_val_eer``; the training sources are never read (nor prepared)."""
@@ -119,7 +133,8 @@ def evaluate(cfg: dict[str, Any], checkpoint: str, *, seed: int = 0, log=print, 
     bb_cfg = meta["model"]["backbone"]
     # the architecture the run's result cites, from the backbone rebuilt without weights
     probe = {**probe_backbone({**bb_cfg, "checkpoint": None}), "checkpoint": pretrained}
-    block = _backbone_block(bb_cfg["type"], {"backbone": bb_cfg}, probe)
+    block = {**_backbone_block(bb_cfg["type"], {"backbone": bb_cfg}, probe),
+             "normalization": recorded_normalization(meta)}
     workdir = under(root, cfg.get("work_dir"), "runs") / "eval" / sha[:12]
     outcomes = []
     for protocol in protocols:

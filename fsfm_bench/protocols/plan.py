@@ -393,5 +393,6 @@ def plan_variant(plan: RunPlan, protocol: Protocol, resolver: DataResolver, *, r
     mcfg = model_config(plan.cfg, protocol, plan.bb, plan.probe)
     meta = {"model": {**copy.deepcopy(mcfg), "backbone": {**plan.bb, "checkpoint": None, **plan.probe["arch_kwargs"]}},
             "img_size": plan.settings.finetune.img_size, "protocol": protocol.ref,
-            "config_sha256": plan.digest, "pretrained": plan.probe["checkpoint"]}   # eval cites the initial weights
+            "config_sha256": plan.digest, "pretrained": plan.probe["checkpoint"],   # eval cites the initial weights
+            "normalization": used_normalization(plan.cfg["finetune"], plan.probe)}  # ... and the mean/std's source
     return VariantPlan(protocol=protocol, dir=vdir, splits=splits, model_cfg=mcfg, meta=meta)
