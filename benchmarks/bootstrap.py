@@ -18,6 +18,7 @@ import os
 import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -83,17 +84,17 @@ def main(argv=None) -> int:
     rows, total_old, total_new = [], 0.0, 0.0
     for name in a.metrics.split(","):
         new_fn, old_fn, kw = METRICS[name]
-        t_old, ci_old = _timed(lambda: old.bootstrap_ci(old_fn, y, s, clusters, n_resamples=n_old,
-                                                        seed=a.seed, **kw))
-        t_check, ci_check = _timed(lambda: M.bootstrap_ci(new_fn, y, s, clusters, n_resamples=n_old,
-                                                          seed=a.seed, **kw))
+        t_old, ci_old = _timed(partial(old.bootstrap_ci, old_fn, y, s, clusters, n_resamples=n_old,
+                                       seed=a.seed, **kw))
+        t_check, ci_check = _timed(partial(M.bootstrap_ci, new_fn, y, s, clusters, n_resamples=n_old,
+                                           seed=a.seed, **kw))
         diff = max(abs(ci_old.low - ci_check.low), abs(ci_old.high - ci_check.high),
                    abs(ci_old.estimate - ci_check.estimate))
         if n_old == a.resamples:
             t_new, ci_new = t_check, ci_check
         else:
-            t_new, ci_new = _timed(lambda: M.bootstrap_ci(new_fn, y, s, clusters,
-                                                          n_resamples=a.resamples, seed=a.seed, **kw))
+            t_new, ci_new = _timed(partial(M.bootstrap_ci, new_fn, y, s, clusters,
+                                           n_resamples=a.resamples, seed=a.seed, **kw))
         old_full = t_old * a.resamples / n_old
         total_old += old_full
         total_new += t_new

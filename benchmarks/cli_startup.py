@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cpu: dict[str, list[float]] = {name: [] for name in COMMANDS}
     wall: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for name, command in COMMANDS.items():          # warm the file cache once, unmeasured
+    for command in COMMANDS.values():               # warm the file cache once, unmeasured
         measure(command)
     for _ in range(max(1, args.rounds)):
         for name, command in COMMANDS.items():

@@ -17,6 +17,7 @@ import platform
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -47,8 +48,8 @@ def _interleaved(batched, loop, device, loop_device, rounds: int, per_round: int
     batched(0), loop(0)                                # warm-up (allocator, kernels)
     times_b, times_l, ratios = [], [], []
     for r in range(rounds):
-        t_loop = _timed(lambda: loop(r), loop_device)
-        t_batch = statistics.median(_timed(lambda: batched(r * per_round + i), device)
+        t_loop = _timed(partial(loop, r), loop_device)
+        t_batch = statistics.median(_timed(partial(batched, r * per_round + i), device)
                                     for i in range(per_round))
         times_l.append(t_loop)
         times_b.append(t_batch)

@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             frames = host.transpose(0, 2, 3, 1)
             videos = [frames[i:i + args.vc_frames] for i in range(0, args.batch, args.vc_frames)]
-            secs, _ = timed(lambda: [fam.apply_video(v, args.level) for v in videos], "cpu", args.repeat,
-                            min(args.warmup, 1))
+            secs, _ = timed(lambda fam=fam, videos=videos: [fam.apply_video(v, args.level) for v in videos], "cpu",
+                            args.repeat, min(args.warmup, 1))
             where = f"loader (CPU, 1 core, videos of {args.vc_frames})"
         figures[code] = {"ms": 1000 * secs, "ratio": secs / fwd_s, "where": where}
         print(f"| {code} ({fam.title}) | {where} | {1000 * secs:.2f} | {secs / fwd_s:.4f} |")

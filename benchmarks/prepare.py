@@ -72,7 +72,7 @@ def main() -> int:
     dets: list = []
     t = best(lambda: dets.__setitem__(slice(None), [largest(detector(f)) for f in frames]), args.repeat)
     rows.append(("detect, dlib_hog upsample 1 (640x360)", n / t, f"{t / n * 1000:.1f} ms/frame"))
-    found = [(f, d) for f, d in zip(frames, dets) if d is not None]
+    found = [(f, d) for f, d in zip(frames, dets, strict=True) if d is not None]
     t = best(lambda: [crop_face(f, d, args.size) for f, d in found], args.repeat)
     rows.append((f"crop, 1.3x box -> {args.size}px", len(found) / t, f"{t / len(found) * 1000:.2f} ms/frame"))
     parsers = ["geometric"] + (["dlib68"] if find_predictor() else [])

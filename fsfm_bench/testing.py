@@ -50,7 +50,7 @@ def assert_backbone_contract(factory_or_name: str | Callable, *, input_size: int
 
     factory, name, plugin = _resolve("backbones", factory_or_name)
     model = check_backbone(factory(checkpoint=kwargs.pop("checkpoint", None), **kwargs), name, plugin).eval()
-    side = int(input_size or getattr(model, "input_size"))
+    side = int(input_size or model.input_size)
     prefix = int(getattr(model, "num_prefix_tokens", 0))
     x = torch.randn(batch, 3, side, side, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

@@ -67,7 +67,7 @@ def build_celebdf(root: Path, n_celeb: int, n_youtube: int, n_fake: int, test: d
     celeb = [f"id{i // 10}_{i % 10:04d}.mp4" for i in range(n_celeb)]
     youtube = [f"{i:05d}.mp4" for i in range(n_youtube)]
     fake = [f"id{i // 10}_id{i // 10 + 1}_{i % 10:04d}.mp4" for i in range(n_fake)]
-    for folder, files in zip(names, (celeb, youtube, fake)):
+    for folder, files in zip(names, (celeb, youtube, fake), strict=True):
         for f in files:
             touch(root / folder / f)
     real, fake_l = (0, 1) if inverted else (1, 0)

@@ -244,7 +244,7 @@ def test_every_registered_masking_strategy_adapter_and_dataset_passes_the_contra
 
 
 def test_the_dataset_helper_indexes_a_real_root(tmp_path):
-    for split, label in (("real", 0), ("fake", 1)):
+    for split in ("real", "fake"):
         (tmp_path / split).mkdir()
         (tmp_path / split / "a.png").write_bytes(b"\x89PNG")
     adapter = testing.assert_dataset_contract("folder", root=tmp_path)

@@ -65,7 +65,7 @@ def test_shuffled_copy_keeps_one_label_per_source_and_the_balance(demo_runs):
         assert len({v for v, _ in rows}) == len(set(rows))                 # one label per source
         sources = {(b["video_id"], b["label"]) for b in before if b["split"] == split}
         assert sorted(lab for _, lab in sources) == sorted(lab for _, lab in set(rows))   # per-source balance
-        moved = sum(b["label"] != a["label"] for b, a in zip(before, after) if b["split"] == split)
+        moved = sum(b["label"] != a["label"] for b, a in zip(before, after, strict=True) if b["split"] == split)
         assert moved > 0                                                   # really shuffled
     assert [r["label"] for r in before if r["split"] == "test"] == [r["label"] for r in after if r["split"] == "test"]
 

@@ -29,7 +29,8 @@ def _official(t: float, lr: float, min_lr: float, warmup: float, total: float) -
 
 def _optimizer(lr: float, scales: list[float]) -> torch.optim.Optimizer:
     params = [torch.nn.Parameter(torch.zeros(1)) for _ in scales]
-    return torch.optim.AdamW([{"params": [p], "lr": lr * s, "lr_scale": s} for p, s in zip(params, scales)], lr=lr)
+    return torch.optim.AdamW([{"params": [p], "lr": lr * s, "lr_scale": s}
+                              for p, s in zip(params, scales, strict=True)], lr=lr)
 
 
 def test_per_group_floor_over_a_full_schedule():
@@ -40,17 +41,17 @@ def test_per_group_floor_over_a_full_schedule():
                                                  floor="per_group", begin=0, end=epochs + 1, epoch_length=per_epoch)
     # end one epoch past the schedule so the value AT t = epochs (the floor itself) is computed too
     seen = []
-    for it in range(epochs * per_epoch):
+    for _ in range(epochs * per_epoch):
         seen.append([g["lr"] for g in opt.param_groups])
         opt.step()
         sched.step()
     seen.append([g["lr"] for g in opt.param_groups])
     for it, lrs in enumerate(seen):
         want = _official(it / per_epoch, lr, min_lr, warmup, epochs)
-        for got, scale in zip(lrs, scales):
+        for got, scale in zip(lrs, scales, strict=True):
             assert got == pytest.approx(want * scale, rel=1e-9, abs=1e-15), (it, scale)
     assert seen[0] == [0.0] * 4                                          # warm-up from 0
-    for got, scale in zip(seen[-1], scales):                            # the floor is per group
+    for got, scale in zip(seen[-1], scales, strict=True):                            # the floor is per group
         assert got == pytest.approx(min_lr * scale, rel=1e-9)
     assert seen[-1][0] == pytest.approx(1e-6 * 0.65 ** 13) and seen[-1][0] < 4e-9
 

@@ -262,7 +262,7 @@ def test_quota_rounding_is_exact_half_to_even():
     keep = t <= N - fr
     fr, t = fr[keep], t[keep]
     got = round_half_even(t * (K - fr), N - fr)
-    want = torch.tensor([round(Fraction(int(a) * (K - int(b)), N - int(b))) for a, b in zip(t, fr)])
+    want = torch.tensor([round(Fraction(int(a) * (K - int(b)), N - int(b))) for a, b in zip(t, fr, strict=True)])
     assert torch.equal(got, want)
     ties = (2 * t * (K - fr)) % (N - fr) == 0
     ties &= ((2 * t * (K - fr)) // (N - fr)) % 2 == 1

@@ -80,7 +80,7 @@ def test_frp_masks_every_group_at_the_same_ratio():
         quota = [round(Fraction(int(t[b].sum()) * K, N)) for t in groups]
         got = [int((mask[b] & t[b]).sum()) for t in groups]
         drift = K - sum(quota)
-        diffs = [g - q for g, q in zip(got, quota)]
+        diffs = [g - q for g, q in zip(got, quota, strict=True)]
         assert sum(abs(d) for d in diffs) == abs(drift) and all(d * drift >= 0 for d in diffs)
     for t in groups:       # aggregated: a quarter visible in every large group (small ones: rounding)
         if t.sum() >= 20 * 64:

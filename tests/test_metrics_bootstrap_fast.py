@@ -113,7 +113,7 @@ def test_plain_metrics_equal_sklearn_with_ties_and_imbalance():
         for name, (fn, kwargs, ref) in REF.items():
             assert M.scalar(fn(y, s, **kwargs)) == pytest.approx(ref(y, s), abs=1e-12), name
         assert M.eer(y, s).threshold == pytest.approx(_eer(y, s)[1], abs=1e-12)
-        for a, b in zip(M.roc(y, s), _roc(y, s)):
+        for a, b in zip(M.roc(y, s), _roc(y, s), strict=True):
             np.testing.assert_array_equal(a, b)
 
 

@@ -73,7 +73,7 @@ def test_bootstrap_resamples_whole_videos_stratified():
     for sample in picked[1:]:
         # frames of one video always come together: each drawn video contributes its 3 frames
         counts = {v: 0 for v in set(ids)}
-        lookup = {round(float(v), 12): i for i, v in zip(ids, s)}
+        lookup = {round(float(v), 12): i for i, v in zip(ids, s, strict=True)}
         for value in sample:
             counts[lookup[float(value)]] += 1
         assert all(c % 3 == 0 for c in counts.values())

@@ -71,14 +71,14 @@ def test_mae_has_no_id_branch_and_ignores_sim():
 def test_one_ema_step_moves_target_by_one_minus_m():
     model = _tiny()
     with torch.no_grad():
-        for t, o in model.ema_pairs():
+        for _t, o in model.ema_pairs():
             o.add_(torch.randn_like(o))
     before = [(t.clone(), o.clone()) for t, o in model.ema_pairs()]
     m = ema_momentum(0, 100, 0.996)
     assert m == pytest.approx(0.996)
     EMATargetHook.update(model, m)
     n = 0
-    for (t0, o0), (t1, _) in zip(before, model.ema_pairs()):
+    for (t0, o0), (t1, _) in zip(before, model.ema_pairs(), strict=True):
         expected = t0 + (1 - m) * (o0 - t0)
         assert torch.allclose(t1, expected, rtol=0, atol=1e-7)
         n += t1.numel()

@@ -95,7 +95,7 @@ def test_same_data_in_two_cache_roots_gives_the_same_published_provenance(tmp_pa
     assert paths_a[0] == "synth/images/test_0_0/0.png"
     assert not any(str(tmp_path) in p for p in paths_a)
     # the run's own split file: image and parsing paths both absolute, in the same prepared copy
-    for folder, rows in zip(folders, train_rows):
+    for folder, rows in zip(folders, train_rows, strict=True):
         for r in rows:
             assert Path(r["path"]).parent.parent.parent == Path(r["parsing"]).parent.parent.parent == folder.resolve()
             assert Path(r["parsing"]).is_file()

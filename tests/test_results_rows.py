@@ -112,7 +112,7 @@ def test_every_format_keeps_rows_that_differ_only_in_init_checkpoint(tmp_path):
     csv = pd.read_csv(board / "cdfd_v1" / "leaderboard.csv")
     cdf = csv[(csv.target == "CDFv2") & (csv.granularity == "video")]
     assert len(cdf) == 2
-    by_sha = dict(zip(cdf.checkpoint_sha256, cdf.auc))
+    by_sha = dict(zip(cdf.checkpoint_sha256, cdf.auc, strict=True))
     assert by_sha == {"a" * 64: pytest.approx(70.0), "b" * 64: pytest.approx(90.0)}
     assert cdf.group_id.nunique() == 2
     md_rows = [line for line in _section(board, "video").splitlines() if line.startswith("| fsfm | reproduced")]

@@ -114,3 +114,55 @@ def test_eval_of_a_runs_checkpoint_cites_the_weights_it_was_finetuned_from(tmp_p
     (tmp_path / "results" / "old_run.json").write_text(json.dumps(ran))
     (found,) = evaluate(copy.deepcopy(cfg), str(legacy), log=lambda s: None)
     assert read_result(found.result_path)["checkpoint"]["sha256"] == sha256_file(init)
+
+
+def test_a_finetuned_checkpoint_rebuilds_the_arch_its_card_chose(tmp_path):
+    """A checkpoint card may choose the arch and sizes: here a CLIP-style ViT (a pre-norm the fsfm
+    spec's default arch lacks) with mlp_ratio 2. The fine-tuned file records what was built, so
+    predict and eval rebuild that model, not the spec's default, from the file alone."""
+    import yaml
+    from backbones_testutil import CLIP_VIT, encoder_sd, reference, write_mean_std
+
+    from fsfm_bench.io import atomic_torch_save
+    from fsfm_bench.protocols.run import run
+
+    sizes = {"embed_dim": 32, "depth": 2, "num_heads": 2, "patch_size": 8, "mlp_ratio": 2.0}
+    enc = tmp_path / "encoder"
+    enc.mkdir()
+    atomic_torch_save({"model": encoder_sd(reference(CLIP_VIT, img_size=32, **sizes))}, enc / "encoder.pth")
+    write_mean_std(enc)
+    (enc / "card.yaml").write_text(yaml.safe_dump({
+        "name": "tiny_clip_mlp2", "backbone": "fsfm", "layout": "fsfm", "arch": CLIP_VIT, "input_size": 32,
+        "architecture": sizes, "licence": "Apache-2.0", "created_by": "tests"}))
+    cfg = synth_config(tmp_path, make_prepared(tmp_path / "data"), epochs=1, warmup_epochs=0)
+    cfg["backbone"] = {"type": "fsfm", "checkpoint": str(enc / "encoder.pth"), "arch": None, "mean": None, "std": None}
+    (trained,) = run(copy.deepcopy(cfg), log=lambda s: None, progress=False)
+
+    model, meta = load_finetuned(str(trained.checkpoint))       # no checkpoint, no card: the file alone
+    vit = model.backbone.vit
+    assert meta["model"]["backbone"]["arch"] == CLIP_VIT and meta["model"]["backbone"]["mlp_ratio"] == 2.0
+    assert vit.blocks[0].mlp.fc1.out_features == 64 and not isinstance(vit.norm_pre, torch.nn.Identity)
+    (outcome,) = evaluate(copy.deepcopy(cfg), str(trained.checkpoint), log=lambda s: None)
+    assert outcome.forwarded == 0                                 # the same model: the run's cached scores
+    again, ran = read_result(outcome.result_path), read_result(trained.result_path)
+    assert again["results"]["unseen"]["frame"]["auc"]["value"] == ran["results"]["unseen"]["frame"]["auc"]["value"]
+
+
+def test_a_checkpoint_whose_weights_are_not_of_the_model_it_names_is_one_clear_error(tmp_path):
+    import pytest
+
+    from fsfm_bench.errors import FsfmBenchError
+
+    good = tmp_path / "good.pth"
+    _checkpoint(good)
+    state = torch.load(good, weights_only=True)
+    state["meta"]["model"]["backbone"]["embed_dim"] = 48            # the weights are 32 wide
+    torch.save(state, tmp_path / "wider.pth")
+    with pytest.raises(FsfmBenchError, match=r"wider.pth: weights do not match the model it describes "
+                                             r"\(size mismatch for backbone\..*torch.Size\(\[.*32"):
+        load_finetuned(str(tmp_path / "wider.pth"))
+    state["meta"]["model"]["backbone"]["embed_dim"] = 32
+    state["state_dict"]["backbone.extra.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "extra.pth")
+    with pytest.raises(FsfmBenchError, match=r"unexpected \['backbone.extra.weight'\]"):
+        load_finetuned(str(tmp_path / "extra.pth"))

@@ -25,7 +25,7 @@ def test_batched_reads_yield_the_same_batches_in_the_same_order(tmp_path):
     batched = list(score_loader(paths, order, size=32, batch_size=4, batched_reads=True))
     assert [len(i) for i, _ in batched] == [4, 4, 1]
     assert len(per_image) == len(batched)
-    for (a, ia), (b, ib) in zip(per_image, batched):
+    for (a, ia), (b, ib) in zip(per_image, batched, strict=True):
         assert a.dtype == b.dtype == torch.uint8 and a.shape == b.shape
         assert torch.equal(a, b) and ia.tolist() == ib.tolist()
     assert [int(i) for _, idx in batched for i in idx] == order

@@ -45,6 +45,9 @@ class BackboneBase(nn.Module):
         self.std = tuple(float(v) for v in std)
         self.load_report = None        # fsfm_bench.checkpoints.LoadReport when weights were loaded
         self.checkpoint_info: dict[str, Any] = {}   # path, sha256, card: for result provenance
+        # factory options that rebuild this module WITHOUT its checkpoint (the arch and sizes a card
+        # chose): a fine-tuned checkpoint records them, so eval/predict rebuild the same model
+        self.rebuild_kwargs: dict[str, Any] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.forward_features(x))

@@ -72,7 +72,8 @@ def _list(options: dict[str, Any], as_json: bool) -> int:
                      c.source or "by hand: see card"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
-        print("  ".join(f"{v:<{w}}" for v, w in zip(r, widths)) + "  " + r[-1])
+        # widths covers all but the last column, which is printed unpadded after the zip
+        print("  ".join(f"{v:<{w}}" for v, w in zip(r, widths, strict=False)) + "  " + r[-1])
     print("\n* = the backbone's checkpoint=default. SHA256 '-' = not recorded yet (verify a download and add it).")
     return 0
 
@@ -85,7 +86,7 @@ def _mean_std_label(mean_std) -> str:
     if not mean_std:
         return "-"
     for name, (m, s) in NAMED.items():
-        if all(abs(a - b) < 1e-4 for a, b in zip(mean_std[0] + mean_std[1], m + s)):
+        if all(abs(a - b) < 1e-4 for a, b in zip(mean_std[0] + mean_std[1], m + s, strict=True)):
             return name
     return ",".join(f"{v:.3f}" for v in mean_std[0]) + " / " + ",".join(f"{v:.3f}" for v in mean_std[1])
 

@@ -31,7 +31,7 @@ def shuffled_labels_copy(prepared: Path, out: Path, seed: int = 0, splits: tuple
         vids = sorted(label_of)
         labels = [label_of[v] for v in vids]
         rng.shuffle(labels)
-        new = dict(zip(vids, labels))
+        new = dict(zip(vids, labels, strict=True))
         for r in rows:
             if r["split"] == split:
                 r["label"] = new[r["video_id"]]

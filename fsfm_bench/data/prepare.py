@@ -193,7 +193,8 @@ def _frames_of(item: MediaItem, root: Path, opts: dict[str, Any]) -> tuple[list[
                                   tuple(frame_range) if frame_range else None, opts.get("frame_sampling", "uniform"))
     for i, why in sampled.failed.items():
         failures.append({"frame_index": i, "stage": "decode", "reason": why})
-    return list(zip(sampled.indices, sampled.frames)), {"reader": sampled.reader, "frames_total": sampled.total}, failures
+    return (list(zip(sampled.indices, sampled.frames, strict=True)),
+            {"reader": sampled.reader, "frames_total": sampled.total}, failures)
 
 
 def _frames_of_label(opts: dict[str, Any], label: int) -> int:
@@ -498,7 +499,7 @@ def prepare(items: list[MediaItem], root: str | os.PathLike, out: str | os.PathL
         raise FsfmBenchError(f"two media items map to the same output key {dup!r} (same source, path and video id)")
 
     done = _load_done(out_dir / STATE_DIR / "real")
-    todo = [(it.as_dict(), str(root), str(out_dir)) for it, k in zip(items, keys) if k not in done]
+    todo = [(it.as_dict(), str(root), str(out_dir)) for it, k in zip(items, keys, strict=True) if k not in done]
     skipped = len(items) - len(todo)
     retry_failures: list[dict] = []
     for rec in _map(_process_item_safe, todo, opts.workers, odict, opts.progress, "faces", "item"):

@@ -130,7 +130,7 @@ class FaceClassifier(BaseModel):
             labels = data_samples["label"].cpu()
             index = data_samples["index"].cpu()
             return [{"prob": float(p), "label": int(y), "index": int(i)}
-                    for p, y, i in zip(probs, labels, index)]
+                    for p, y, i in zip(probs, labels, index, strict=True)]
         raise FsfmBenchError(f"FaceClassifier: unknown mode {mode!r} (loss, predict or tensor)")
 
 
@@ -197,7 +197,12 @@ def load_finetuned(path: str, map_location: str | torch.device = "cpu") -> tuple
     model_cfg = copy.deepcopy(ckpt["meta"]["model"])
     model_cfg["backbone"]["checkpoint"] = None
     model = build_classifier(model_cfg)
-    missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    except RuntimeError as exc:           # shapes differ: the file's weights are not of the model it names
+        first = str(exc).split("\n\t")[1] if "\n\t" in str(exc) else str(exc)
+        raise FsfmBenchError(f"{path}: weights do not match the model it describes ({first.strip()}); was it "
+                             "edited, or written by another fsfm-bench version?") from exc
     if unexpected or [k for k in missing if not k.startswith(("_mean", "_std"))]:
         raise FsfmBenchError(f"{path}: weights do not match the model it describes "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")

@@ -158,6 +158,7 @@ def probe_backbone(bb: dict[str, Any]) -> dict[str, Any]:
     return {"mean": [float(v) for v in module.mean], "std": [float(v) for v in module.std],
             "normalization_source": _normalization_source(module, bb),
             "arch_kwargs": arch_kwargs, "architecture": architecture,
+            "rebuild_kwargs": dict(getattr(module, "rebuild_kwargs", None) or {}),
             "params": int(sum(p.numel() for p in module.parameters())),
             "checkpoint": {"sha256": info.get("sha256"), "path": info.get("path") or (str(ckpt) if ckpt else None),
                            "card": info.get("card")},
@@ -391,7 +392,8 @@ def plan_variant(plan: RunPlan, protocol: Protocol, resolver: DataResolver, *, r
     for name in splits.skipped:
         log(f"note: optional target {name} skipped (no data configured)")
     mcfg = model_config(plan.cfg, protocol, plan.bb, plan.probe)
-    meta = {"model": {**copy.deepcopy(mcfg), "backbone": {**plan.bb, "checkpoint": None, **plan.probe["arch_kwargs"]}},
+    rebuild = {**plan.probe.get("rebuild_kwargs", {}), **plan.probe["arch_kwargs"]}     # a card's arch too
+    meta = {"model": {**copy.deepcopy(mcfg), "backbone": {**plan.bb, "checkpoint": None, **rebuild}},
             "img_size": plan.settings.finetune.img_size, "protocol": protocol.ref,
             "config_sha256": plan.digest, "pretrained": plan.probe["checkpoint"],   # eval cites the initial weights
             "normalization": used_normalization(plan.cfg["finetune"], plan.probe)}  # ... and the mean/std's source

@@ -57,7 +57,7 @@ def evaluate_robustness(model, meta: dict[str, Any], checkpoint_sha256: str, spl
             sp = ScorePerturbation(fam, cond.level, ids, int(seed), videos, order)
             scores, n = score_rows(model, meta, checkpoint_sha256, rows, cfg, perturb=sp)
             forwarded += n
-            by_path = dict(zip((r["path"] for r in rows), scores))
+            by_path = dict(zip((r["path"] for r in rows), scores, strict=True))
             test = pd.concat([_scores_frame("test", name, trows, [by_path[r["path"]] for r in trows])
                               for name, trows in splits.targets.items()], ignore_index=True)
             test["perturbation"], test["level"] = family, int(cond.level)

@@ -117,7 +117,7 @@ def evaluate_checkpoint(job: SeedEval, log: Log = print) -> SeedOutcome:
             unique.setdefault(r["path"], r)
     scored, forwarded = score_rows(model, meta, checkpoint_sha256, list(unique.values()), cfg)
     total = len(unique)
-    by_path = dict(zip(unique, scored))
+    by_path = dict(zip(unique, scored, strict=True))
     frames = [_scores_frame("test", name, rows, [by_path[r["path"]] for r in rows])
               for name, rows in splits.targets.items()]
     # the source validation rows are scored whenever the run has them (not only for a

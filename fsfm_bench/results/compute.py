@@ -99,7 +99,7 @@ def compute_metrics(scores, metrics: Sequence[str], *, granularities: Sequence[s
             if any(spec.needs_threshold for _, _, spec, _ in parsed):
                 threshold = _threshold(threshold_source, gran, labels, values, val)
             block: dict[str, dict[str, Any]] = {}
-            for name, base, spec, param in parsed:
+            for name, _base, spec, param in parsed:
                 kwargs: dict[str, Any] = spec.kwargs
                 if spec.needs_threshold:
                     kwargs["threshold"] = threshold

@@ -94,7 +94,7 @@ def bars_figure(part: pd.DataFrame, cols: list[str], hues: list[str], palette: d
     _pad(fig)
     sns.barplot(data=part, x="target", y="value", hue="row", order=cols, hue_order=hues, ax=ax,
                 errorbar=None, palette=palette)
-    for hue, container in zip(hues, ax.containers):
+    for hue, container in zip(hues, ax.containers, strict=True):   # one bar container per hue
         if hue.endswith("(reported)"):
             for patch in container:
                 patch.set_hatch("///")
@@ -136,7 +136,7 @@ def roc_figure(target: str, panels: list[tuple[str, list[tuple[str, np.ndarray, 
                              layout="constrained")
     _pad(fig)
     palette = sns.color_palette("tab10")
-    for ax, (gran, curves) in zip(axes[0], panels):
+    for ax, (gran, curves) in zip(axes[0], panels, strict=True):
         for i, (name, fpr, tpr) in enumerate(curves):
             ax.plot(fpr, tpr, label=name, color=palette[i % len(palette)], lw=1.2)
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.7)
@@ -202,7 +202,7 @@ def render_figures(rows: pd.DataFrame, targets: list[str], figdir: Path, notes: 
             cols = [c for c in cols if c in set(part["target"])]
             hues = list(dict.fromkeys(part.sort_values(["kind", "backbone"], ascending=[False, True])["row"]))
             backbones = list(dict.fromkeys(part.sort_values("backbone")["backbone"]))
-            colours = dict(zip(backbones, sns.color_palette("husl", len(backbones))))
+            colours = dict(zip(backbones, sns.color_palette("husl", len(backbones)), strict=True))
             palette = {h: colours[part.loc[part["row"] == h, "backbone"].iloc[0]] for h in hues}
             title = f"{rows['protocol'].iloc[0]}: {gran}-level {metric_base_title(metric)}"
             made.append(_save(bars_figure(part, cols, hues, palette, metric, title),

@@ -338,7 +338,7 @@ def join_reported(reproduced: pd.DataFrame, cells: list[dict[str, Any]]) -> pd.D
                 hit = None
             vals.append(None if hit is None else hit.value)
         frame["reported"] = vals
-        frame["diff"] = [None if v is None else r - v for r, v in zip(frame["value"], vals)]
+        frame["diff"] = [None if v is None else r - v for r, v in zip(frame["value"], vals, strict=True)]
     if rep.empty:
         return _numeric(frame.reset_index(drop=True))
     return _numeric(pd.concat([frame, rep], ignore_index=True).reset_index(drop=True))

@@ -94,7 +94,7 @@ def display_tables(rows: pd.DataFrame, targets: list[str]) -> list[tuple[str, pd
             rep = part[part["kind"] == "reported"]
             needs_thr = thresholded(metric)
 
-            def thr(source: Any) -> str:
+            def thr(source: Any, needs_thr: bool = needs_thr) -> str:   # used in this iteration only
                 return f", threshold {source}" if needs_thr and isinstance(source, str) else ""
 
             row_keys = ["backbone", "selection_policy", "threshold_source", "label"]
@@ -102,7 +102,8 @@ def display_tables(rows: pd.DataFrame, targets: list[str]) -> list[tuple[str, pd
                 # runs that share a row label but not a run group (another initial checkpoint or
                 # preprocessing) get one line each, told apart by their initial checkpoint
                 same_label = repro
-                for col, value in zip(row_keys, key):
+                # key ends with group_id, which is not a row key: compare the row keys only
+                for col, value in zip(row_keys, key, strict=False):
                     same_label = same_label[(same_label[col] == value) | (same_label[col].isna() & pd.isna(value))]
                 init = ""
                 if same_label["group_id"].nunique() > 1:
@@ -206,7 +207,7 @@ def wide_csv(rows: pd.DataFrame) -> pd.DataFrame:
     metric_cols: list[str] = []
     for _, r in rows.iterrows():
         key = tuple(None if pd.isna(r[k]) else r[k] for k in index) + (r.get("label"),)
-        rec = records.setdefault(key, {**dict(zip(index, key[:-1])), "label": key[-1],
+        rec = records.setdefault(key, {**dict(zip(index, key[:-1], strict=True)), "label": key[-1],
                                        "oracle": bool(r["oracle"]), "n_seeds": r["n_seeds"], "n": r["n"],
                                        "source": r["source"], "source_kind": r["source_kind"],
                                        **{k: r[k] for k in pre_cols},
@@ -266,5 +267,7 @@ def json_rows(rows: pd.DataFrame, relative_to: str | os.PathLike | None = None) 
 
 
 def json_tables(tables: list[tuple[str, pd.DataFrame]]) -> list[dict[str, Any]]:
-    """The display tables as JSON: title, columns and the rows' cells as shown."""
-    return [{"title": t, "columns": list(tab.columns), "rows": tab.values.tolist()} for t, tab in tables]
+    """The display tables as JSON: title, columns and the rows' cells as shown (text, as the Markdown
+    page prints them: a robustness table's seed count is the cell "1", not the number 1)."""
+    return [{"title": t, "columns": [str(c) for c in tab.columns],
+             "rows": [[str(v) for v in row] for row in tab.values.tolist()]} for t, tab in tables]

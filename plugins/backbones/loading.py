@@ -175,6 +175,13 @@ def _arch_kwargs(resolved: Resolved | None, arch: str | None, default_arch: str,
     return arch, img_size, kw
 
 
+def _rebuild_kwargs(arch: str, kw: dict[str, Any]) -> dict[str, Any]:
+    """The arch and architecture options the model was built with, whoever chose them (the config,
+    a card, the spec's default): enough to build it again without the checkpoint and its card."""
+    return {"arch": arch, **{k: v for k, v in kw.items() if k in ("embed_dim", "depth", "num_heads",
+                                                                "patch_size", "mlp_ratio")}}
+
+
 def _provenance(backbone: Any, resolved: Resolved | None, layout: str, report: LoadReport | None) -> None:
     backbone.load_report = report
     if resolved is None:
@@ -228,6 +235,7 @@ def build_vit(spec: BackboneSpec, *, checkpoint: Any, arch: str | None = None, i
         report = load_weights(vit, resolved, layout, trust_checkpoint, f"{backbone_name} ({arch})")
     norm = resolve_mean_std(resolved, mean, std, spec, arch)
     model = ViTBackbone(vit, norm.mean, norm.std)
+    model.rebuild_kwargs = _rebuild_kwargs(arch, kw)
     _set_normalization(model, norm)
     _provenance(model, resolved, layout, report)
     return model
@@ -260,6 +268,7 @@ def build_cnn(spec: BackboneSpec, *, checkpoint: Any, arch: str | None = None,
     input_size = int(img_size or net.pretrained_cfg.get("input_size", (3, 224, 224))[-1])
     norm = resolve_mean_std(resolved, mean, std, spec, arch)
     model = CNNBackbone(net, norm.mean, norm.std, input_size, global_pool)
+    model.rebuild_kwargs = _rebuild_kwargs(arch, kw)
     _set_normalization(model, norm)
     _provenance(model, resolved, "timm", report)
     return model

@@ -24,4 +24,4 @@ class DlibHOG:
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
         rects, scores, _ = self._detector.run(np.ascontiguousarray(rgb), self.upsample, self.threshold)
         return [Detection((float(r.left()), float(r.top()), float(r.right()), float(r.bottom())), float(s))
-                for r, s in zip(rects, scores)]
+                for r, s in zip(rects, scores, strict=True)]

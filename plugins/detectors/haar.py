@@ -30,4 +30,4 @@ class HaarCascade:
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
             minSize=(self.min_size, self.min_size), outputRejectLevels=True)
         return [Detection((float(x), float(y), float(x + w), float(y + h)), float(np.ravel(s)[0]) if np.size(s) else 0.0)
-                for (x, y, w, h), s in zip(rects, weights)]
+                for (x, y, w, h), s in zip(rects, weights, strict=True)]

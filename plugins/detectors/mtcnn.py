@@ -41,7 +41,7 @@ class MTCNNDetector:
         if boxes is None:
             return []
         out = []
-        for box, prob, pts in zip(boxes, probs, points):
+        for box, prob, pts in zip(boxes, probs, points, strict=True):
             if prob is None or prob < self.min_prob:
                 continue
             out.append(Detection(tuple(float(v) for v in box), float(prob), np.asarray(pts, np.float64)))
