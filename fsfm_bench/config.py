@@ -168,8 +168,11 @@ def recipe_section(recipe: str, protocol: str | None = None) -> dict[str, Any]:
 
 # --- composition and overrides ----------------------------------------------------------------
 def compose(protocol: str | None = None, backbone: str | None = None, recipe: str | None = None,
-            overrides: dict[str, Any] | None = None):
-    """Compose the sections and apply overrides; returns an ``mmengine.config.Config``."""
+            overrides: dict[str, Any] | None = None, recipe_owner: str | None = None):
+    """Compose the sections and apply overrides; returns an ``mmengine.config.Config``.
+
+    ``recipe_owner`` names a protocol whose folder is searched for ``recipe`` first (as ``protocol``
+    would) without composing that protocol in: the demo's pretraining recipe is found this way."""
     from mmengine.config import Config
 
     overrides = dict(overrides or {})
@@ -178,7 +181,7 @@ def compose(protocol: str | None = None, backbone: str | None = None, recipe: st
     if recipe is None and proto is not None:
         recipe = proto.get("recipe")
     if recipe:
-        data.update(recipe_section(recipe, protocol))
+        data.update(recipe_section(recipe, protocol or recipe_owner))
         data["recipe_name"] = recipe
     if proto is not None:
         data["protocol"] = _merge(data.get("protocol", {}), proto)

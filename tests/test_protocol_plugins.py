@@ -45,7 +45,7 @@ selection: {{policy: source_val}}
 threshold: fixed_0.5
 seeds: [0]
 reported: {reported}
-"""
+{extra}"""
 
 REPORTED = """
 schema_version: "1.0"
@@ -60,10 +60,10 @@ rows:
 
 
 def _protocol_plugin(sandbox, folder: Path, dist: str, pid: str = "spotter", task: str = "spotting",
-                     recipe: str = "finetune_demo", reported: str = "reported/mine.yaml") -> Path:
+                     recipe: str = "finetune_demo", reported: str = "reported/mine.yaml", extra: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{pid}.yaml"
-    path.write_text(PROTOCOL.format(id=pid, task=task, recipe=recipe, reported=reported))
+    path.write_text(PROTOCOL.format(id=pid, task=task, recipe=recipe, reported=reported, extra=extra))
     sandbox.add(dist, MODULE.format(path=str(path)))
     return path
 
@@ -125,7 +125,7 @@ def test_a_protocol_naming_a_file_it_does_not_ship_is_refused_naming_protocol_an
         from fsfm_bench.protocols import ProtocolDefinition
 
         path = folder / "lost.yaml"
-        path.write_text(PROTOCOL.format(id="lost", task="demo", recipe="finetune_demo", reported="gone.yaml"))
+        path.write_text(PROTOCOL.format(id="lost", task="demo", recipe="finetune_demo", reported="gone.yaml", extra=""))
         ProtocolDefinition.from_file(path)
 
 
@@ -148,6 +148,63 @@ def test_the_protocol_helper_passes_the_builtins_and_fails_on_a_foreign_reported
         assert_protocol_contract(name)
     (tmp_path / "theirs.yaml").write_text(REPORTED.format(ref="someone_else@1"))
     path = tmp_path / "mine.yaml"
-    path.write_text(PROTOCOL.format(id="mine", task="demo", recipe="finetune_demo", reported="theirs.yaml"))
+    path.write_text(PROTOCOL.format(id="mine", task="demo", recipe="finetune_demo", reported="theirs.yaml", extra=""))
     with pytest.raises(AssertionError, match=r"mine@1: theirs.yaml holds numbers for \['someone_else@1'\]"):
         assert_protocol_contract(path)
+
+
+def test_a_third_party_demo_pretrains_with_the_recipe_it_ships(plugin_sandbox, tmp_path, monkeypatch):
+    """``pretrain_if_no_checkpoint.recipe`` resolves like ``recipe:``: beside the protocol first, then
+    the core's. The plugin here ships a 2-block variant of the core's demo pretraining recipe; the
+    scratch baseline is built in its sizes and the demo pretraining composes it."""
+    from types import SimpleNamespace
+
+    import yaml
+
+    from fsfm_bench.plugins import get
+    from fsfm_bench.pretrain import run as pretrain_run
+    from fsfm_bench.pretrain.run import compose_pretrain
+    from fsfm_bench.protocols.demo_backbones import demo_architecture
+    from fsfm_bench.protocols.plan import pretrain_tiny
+
+    core = compose_pretrain("fsfm_demo", {})
+    assert core["model"]["depth"] == 3
+    mine = {k: v for k, v in core.items() if k != "recipe_name"}
+    mine["model"] = {**mine["model"], "depth": 2}
+    folder = tmp_path / "proto"
+    _protocol_plugin(plugin_sandbox, folder, "pre-dist", pid="pretrainer",
+                     extra="pretrain_if_no_checkpoint: {recipe: pretrain_mine, dataset: demo, scratch: [vit_scratch]}\n")
+    (folder / "pretrain_mine.yaml").write_text(yaml.safe_dump(mine))
+    (folder / "reported").mkdir()
+    (folder / "reported" / "mine.yaml").write_text(REPORTED.format(ref="pretrainer@1"))
+    plugin_sandbox.load()
+    assert compose_pretrain("pretrain_mine", {}, protocol="pretrainer@1")["model"]["depth"] == 2
+    assert compose_pretrain("fsfm_demo", {}, protocol="pretrainer@1") == core          # the core's, as a fallback
+    (protocol,) = get("protocols", "pretrainer@1")()
+    assert demo_architecture(protocol.pretrain_if_no_checkpoint, protocol.ref)["depth"] == 2
+
+    seen = {}
+
+    def pretend_to_pretrain(pcfg, recipe, **kw):          # the wiring, not the training: record and stop
+        seen.update(pcfg=pcfg, recipe=recipe)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pretrain_run, "run_pretrain", pretend_to_pretrain)
+    prepared = SimpleNamespace(folder=tmp_path / "faces", manifest_sha256="0" * 64)
+    resolver = SimpleNamespace(get=lambda *args: prepared)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_tiny(protocol, resolver, {"data": {"cache_dir": str(tmp_path / "cache")}}, log=lambda s: None)
+    assert seen["recipe"] == "pretrain_mine" and seen["pcfg"]["model"]["depth"] == 2
+    assert seen["pcfg"]["data"]["source"] == str(tmp_path / "faces")
+
+
+def test_a_protocol_naming_a_pretraining_recipe_it_does_not_ship_is_refused(plugin_sandbox, tmp_path):
+    folder = tmp_path / "nopre"
+    _protocol_plugin(plugin_sandbox, folder, "nopre-dist", pid="nopre",
+                     extra="pretrain_if_no_checkpoint: {recipe: pretrain_gone, dataset: demo}\n")
+    (folder / "reported").mkdir()
+    (folder / "reported" / "mine.yaml").write_text(REPORTED.format(ref="nopre@1"))
+    with pytest.warns(RuntimeWarning, match="nopre-dist"):
+        infos = plugin_sandbox.load()
+    error = next(i for i in infos if i.name == "nopre-dist").error
+    assert "recipe 'pretrain_gone' is missing" in error and str(folder / "pretrain_gone.yaml") in error

@@ -12,11 +12,13 @@ from .source import resolve_manifest
 from .work_dir import check_work_dir
 
 
-def compose_pretrain(recipe: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The pretraining config: recipe ``configs/recipes/<recipe>.yaml`` with dotted ``overrides``."""
+def compose_pretrain(recipe: str, overrides: dict[str, Any], protocol: str | None = None) -> dict[str, Any]:
+    """The pretraining config: recipe ``<recipe>.yaml`` with dotted ``overrides``; beside ``protocol``'s
+    file first when given (a protocol plugin may ship its demo's pretraining recipe), else the core's
+    ``configs/recipes/``."""
     from ..config import compose
 
-    return compose(recipe=recipe, overrides=overrides).to_dict()
+    return compose(recipe=recipe, overrides=overrides, recipe_owner=protocol).to_dict()
 
 
 def run_pretrain(cfg: dict[str, Any], recipe: str | None, save: Callable[[dict, str], Any] | None = None,

@@ -33,10 +33,14 @@ class ProtocolDefinition:
 
     @classmethod
     def from_file(cls, path: str | Path) -> ProtocolDefinition:
-        """Load and validate one protocol YAML; its recipe and reported file must resolve (checked
-        here, so a plugin that names a file it does not ship is refused when it registers)."""
+        """Load and validate one protocol YAML; its recipes (fine-tuning, and the demo pretraining one
+        of ``pretrain_if_no_checkpoint``) and reported file must resolve (checked here, so a plugin
+        that names a file it does not ship is refused when it registers)."""
         definition = cls(load_protocol_file(path), str(path))
         definition.recipe_file()
+        pretrain = definition.data.get("pretrain_if_no_checkpoint") or {}
+        if pretrain.get("recipe"):
+            definition.recipe_file(pretrain["recipe"])
         definition.reported_file()
         return definition
 
@@ -46,7 +50,8 @@ class ProtocolDefinition:
         return Path(self.path).parent if self.path else None
 
     def recipe_file(self, recipe: str | None = None) -> Path:
-        """The fine-tuning recipe file (``recipe:``, or ``recipe`` when given): beside the protocol, else the core's."""
+        """A recipe file (``recipe:``, or the one named, e.g. the demo's pretraining recipe): beside the
+        protocol, else the core's."""
         return find_protocol_file("recipe", recipe or self.data["recipe"], self.home, f"protocol {self.ref}")[0]
 
     def reported_file(self) -> tuple[Path, str] | None:

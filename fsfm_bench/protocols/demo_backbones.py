@@ -37,11 +37,11 @@ def compares_weights(protocol) -> bool:
     return "scratch" in spec
 
 
-def demo_architecture(spec: dict[str, Any]) -> dict[str, int]:
-    """The encoder sizes of the protocol's pretraining recipe: what a scratch baseline is built as."""
+def demo_architecture(spec: dict[str, Any], protocol: str | None = None) -> dict[str, int]:
+    """The encoder sizes of ``protocol``'s pretraining recipe: what a scratch baseline is built as."""
     from ..pretrain.run import compose_pretrain
 
-    model = compose_pretrain(spec["recipe"], {})["model"]
+    model = compose_pretrain(spec["recipe"], {}, protocol=protocol)["model"]
     return {k: int(model[k]) for k in ("embed_dim", "depth", "num_heads", "patch_size")}
 
 
@@ -73,7 +73,7 @@ def resolve_demo_backbone(bb: dict[str, Any], ckpt: Any, protocol, log: Callable
     if name == "fsfm":
         return bb, {"variant": DEMO_PRETRAINED}, True
     if name in spec.get("scratch", []):
-        bb = {**bb, **demo_architecture(spec)}
+        bb = {**bb, **demo_architecture(spec, protocol.ref)}
         return bb, {"variant": RANDOM_INIT}, False
     raise UsageError(
         f"protocol {protocol.ref} compares pretrained weights, and backbone {name} has none for it: run "

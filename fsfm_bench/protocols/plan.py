@@ -66,7 +66,7 @@ def pretrain_tiny(protocol: Protocol, resolver: DataResolver, cfg: dict[str, Any
     spec = protocol.pretrain_if_no_checkpoint or {}
     prepared = resolver.get(spec["dataset"], {}, None)
     overrides = {"data.source": str(prepared.folder), **_dotted(spec.get("overrides") or {})}
-    pcfg = compose_pretrain(spec["recipe"], overrides)
+    pcfg = compose_pretrain(spec["recipe"], overrides, protocol=protocol.ref)
     key = sha256_json({"config": config_hash(pcfg), "manifest": prepared.manifest_sha256})[:16]
     work_dir = cache_dir(cfg) / "pretrain" / f"{spec['recipe']}-{key}"
     pcfg["work_dir"] = str(work_dir)
