@@ -101,6 +101,10 @@ def test_settings_validate_once_with_one_clear_error():
     cfg["finetune"]["epochs"] = 1
     settings = RunSettings.from_config(cfg)
     assert settings.leaderboard.rebuild is True and settings.eval.bootstrap == cfg["eval"]["bootstrap"]
+    assert settings.eval.batch_size == cfg["eval"]["batch_size"] and settings.eval.resize == cfg["eval"]["resize"]
+    bare = eval_settings({"eval": {"batch_size": 8, "resize": None, "progress": 0}})     # null = the default
+    assert (bare.batch_size, bare.resize, bare.interpolation, bare.progress, bare.chunk_batches) == \
+        (8, "plain", "bicubic", False, 20)
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +152,12 @@ def test_evaluate_from_a_plan_object_then_publish(planned, trained, tmp_path):
     assert result["checkpoint"]["finetuned"]["sha256"] == sha256_file(checkpoint)
     assert result["config_hash"] == plan.digest and result["seeds"] == {"seed": 0}
     assert result["results"]["unseen"]["frame"]["auc"]["value"] == auc
+    # the settings the result records are the ones scoring used: another interpolation is another cache key
+    other = dataclasses.replace(job, eval=dataclasses.replace(job.eval, interpolation="bilinear"),
+                                results_dir=tmp_path / "bilinear")
+    rescored = evaluate_checkpoint(other, log=lambda s: None)
+    assert rescored.forwarded == 42 and read_result(rescored.result_path)["preprocessing"]["interpolation"] == "bilinear"
+    assert result["preprocessing"]["interpolation"] == "bicubic"
 
     logs: list[str] = []
     report_outcome(published, logs.append)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..perturb import conditions as parse_conditions
 from ..perturb import families
+from .settings import EvalSettings
 
 
 def requested(cfg: dict[str, Any]) -> list:
@@ -27,8 +28,8 @@ def requested(cfg: dict[str, Any]) -> list:
 
 
 def evaluate_robustness(model, meta: dict[str, Any], checkpoint_sha256: str, splits, rows: list[dict[str, Any]],
-                        val_frame: pd.DataFrame | None, cfg: dict[str, Any], *, protocol, seed: int,
-                        n_resamples: int, log: Callable[[str], None]
+                        val_frame: pd.DataFrame | None, cfg: dict[str, Any], ev: EvalSettings, *, protocol,
+                        seed: int, log: Callable[[str], None]
                         ) -> tuple[dict[str, Any], pd.DataFrame, int] | None:
     """(robustness block, perturbed scores table, images forwarded now), or None without ``perturb=``.
 
@@ -43,6 +44,7 @@ def evaluate_robustness(model, meta: dict[str, Any], checkpoint_sha256: str, spl
     wanted = requested(cfg)
     if not wanted:
         return None
+    n_resamples = ev.robustness_bootstrap
     registered = families()
     ids = [published_path(r) for r in rows]
     videos = [f"{r.get('source', '')}/{r['video_id']}" for r in rows]
@@ -55,7 +57,7 @@ def evaluate_robustness(model, meta: dict[str, Any], checkpoint_sha256: str, spl
         line = []
         for cond in [c for c in wanted if c.perturbation == family]:
             sp = ScorePerturbation(fam, cond.level, ids, int(seed), videos, order)
-            scores, n = score_rows(model, meta, checkpoint_sha256, rows, cfg, perturb=sp)
+            scores, n = score_rows(model, meta, checkpoint_sha256, rows, cfg, ev, perturb=sp)
             forwarded += n
             by_path = dict(zip((r["path"] for r in rows), scores, strict=True))
             test = pd.concat([_scores_frame("test", name, trows, [by_path[r["path"]] for r in trows])

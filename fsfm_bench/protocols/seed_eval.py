@@ -25,27 +25,25 @@ Log = Callable[[str], None]
 
 
 def score_rows(model, meta: dict[str, Any], checkpoint_sha256: str, rows: list[dict[str, Any]],
-               cfg: dict[str, Any], perturb=None) -> tuple[Any, int]:
+               cfg: dict[str, Any], ev: EvalSettings, perturb=None) -> tuple[Any, int]:
     """(scores array, rows forwarded now) for rows; cached by checkpoint/manifest/preprocessing
-    (and the robustness condition ``perturb``, when given)."""
+    (and the robustness condition ``perturb``, when given). ``ev`` is what the result records."""
     from ..data.manifest import manifest_hash
     from ..finetune.datasets import preprocessing_spec
     from ..finetune.scoring import cache_key, score_paths
     from .evaluate import resolve_device
 
-    ev = cfg["eval"]
     size = int(meta.get("img_size") or cfg["finetune"]["img_size"])
     mean, std = model.mean_std
-    prep = preprocessing_spec(size, ev.get("resize", "plain"), ev.get("interpolation", "bicubic"), mean, std)
+    prep = preprocessing_spec(size, ev.resize, ev.interpolation, mean, std)
     ident = [{"path": r["path"], "label": int(r["label"]), "video_id": str(r["video_id"])} for r in rows]
     key = cache_key(checkpoint_sha256, manifest_hash(ident), prep)
-    root = Path(ev.get("cache_dir") or cache_dir(cfg) / "scores")
+    root = Path(ev.cache_dir or cache_dir(cfg) / "scores")
     report = score_paths(model, [r["path"] for r in rows], key=key, cache_root=root, size=size,
                          resize=prep["crop"], interpolation=prep["interpolation"],
-                         batch_size=int(ev["batch_size"]), num_workers=int(ev.get("num_workers", 0)),
-                         device=resolve_device(ev.get("device")), chunk_batches=int(ev.get("chunk_batches", 20)),
-                         amp=bool(cfg["finetune"].get("amp")), progress=bool(ev.get("progress", True)),
-                         perturb=perturb)
+                         batch_size=ev.batch_size, num_workers=ev.num_workers,
+                         device=resolve_device(ev.device), chunk_batches=ev.chunk_batches,
+                         amp=bool((cfg.get("finetune") or {}).get("amp")), progress=ev.progress, perturb=perturb)
     return report.scores, report.scored
 
 
@@ -115,7 +113,7 @@ def evaluate_checkpoint(job: SeedEval, log: Log = print) -> SeedOutcome:
     for rows in splits.targets.values():
         for r in rows:
             unique.setdefault(r["path"], r)
-    scored, forwarded = score_rows(model, meta, checkpoint_sha256, list(unique.values()), cfg)
+    scored, forwarded = score_rows(model, meta, checkpoint_sha256, list(unique.values()), cfg, job.eval)
     total = len(unique)
     by_path = dict(zip(unique, scored, strict=True))
     frames = [_scores_frame("test", name, rows, [by_path[r["path"]] for r in rows])
@@ -123,7 +121,7 @@ def evaluate_checkpoint(job: SeedEval, log: Log = print) -> SeedOutcome:
     # the source validation rows are scored whenever the run has them (not only for a
     # source_val_eer protocol), so `rescore threshold_source=source_val_eer` works on every result
     if splits.val_rows:
-        scores, n = score_rows(model, meta, checkpoint_sha256, splits.val_rows, cfg)
+        scores, n = score_rows(model, meta, checkpoint_sha256, splits.val_rows, cfg, job.eval)
         forwarded += n
         total += len(splits.val_rows)
         frames.append(_scores_frame("val", "source_val", splits.val_rows, scores))
@@ -133,8 +131,8 @@ def evaluate_checkpoint(job: SeedEval, log: Log = print) -> SeedOutcome:
                               threshold_source=protocol.threshold, targets=list(splits.targets),
                               n_resamples=boot["n_resamples"], confidence=0.95, seed=seed)
     robust = evaluate_robustness(model, meta, checkpoint_sha256, splits, list(unique.values()),
-                                 table[table["split"] == "val"], cfg, protocol=protocol, seed=seed,
-                                 n_resamples=job.eval.robustness_bootstrap, log=log)
+                                 table[table["split"] == "val"], cfg, job.eval, protocol=protocol, seed=seed,
+                                 log=log)
     if robust:
         forwarded += robust[2]
         total += len(unique) * len(robust[0]["conditions"])

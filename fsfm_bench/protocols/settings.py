@@ -23,12 +23,18 @@ class FinetuneSettings:
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """``eval.*`` as the evaluation of a seed reads it."""
+    """``eval.*`` as the evaluation of a seed reads it. Scoring (the score cache key included) and the
+    result's recorded preprocessing both read these, so they cannot disagree on a default."""
+    batch_size: int = 64
     bootstrap: int = 1000
     robustness_bootstrap: int = 0
     resize: str = "plain"
     interpolation: str = "bicubic"
     device: str | None = "auto"
+    num_workers: int = 0
+    chunk_batches: int = 20             # batches per atomically committed chunk of the score cache
+    progress: bool = True
+    cache_dir: str | None = None        # the score cache (default: <cache>/scores)
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,14 @@ def finetune_settings(cfg: dict[str, Any]) -> FinetuneSettings:
 
 def eval_settings(cfg: dict[str, Any]) -> EvalSettings:
     ev = cfg.get("eval") or {}
-    return EvalSettings(bootstrap=int(ev.get("bootstrap", 1000)),
-                        robustness_bootstrap=int(ev.get("robustness_bootstrap") or 0),
-                        resize=ev.get("resize", "plain"), interpolation=ev.get("interpolation", "bicubic"),
-                        device=ev.get("device", "auto"))
+    given = {k: ev[k] for k in ("batch_size", "bootstrap", "resize", "interpolation", "device", "num_workers",
+                                "chunk_batches", "progress", "cache_dir") if ev.get(k) is not None}
+    for key in ("batch_size", "bootstrap", "num_workers", "chunk_batches"):
+        if key in given:
+            given[key] = int(given[key])
+    if "progress" in given:
+        given["progress"] = bool(given["progress"])
+    return EvalSettings(robustness_bootstrap=int(ev.get("robustness_bootstrap") or 0), **given)
 
 
 def leaderboard_settings(cfg: dict[str, Any]) -> LeaderboardSettings:
