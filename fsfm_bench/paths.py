@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 CACHE_ENV = "FSFM_BENCH_CACHE"
 
@@ -21,6 +22,18 @@ def cache_root() -> Path:
         return Path(given).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "fsfm-bench"
+
+
+def cache_dir(cfg: dict[str, Any]) -> Path:
+    """A run's cache: its ``data.cache_dir`` when set, else :func:`cache_root`."""
+    given = (cfg.get("data") or {}).get("cache_dir")
+    return Path(given).expanduser() if given else cache_root()
+
+
+def prepared_cache(cfg: dict[str, Any]) -> Path:
+    """Where runs keep their prepared datasets: ``<cache>/prepared/<name>-<12 hex of how>`` (written by
+    ``fsfm_bench.protocols.data``, read by pretraining's ``data=NAME`` too)."""
+    return cache_dir(cfg) / "prepared"
 
 
 # --- where user runs write their run folders, results and leaderboards ----------------------------

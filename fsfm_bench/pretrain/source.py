@@ -21,7 +21,7 @@ def prepared_variants(name: str, cache: str | os.PathLike | None = None) -> list
 
 
 def _prepared_cache(cache: str | os.PathLike | None) -> Path:
-    from ..protocols.data import prepared_cache
+    from ..paths import prepared_cache
 
     return prepared_cache({"data": {"cache_dir": str(cache) if cache else None}})
 

@@ -36,20 +36,10 @@ from ..data.integrity import forget_damaged_items, manifest_problem
 from ..data.manifest import manifest_hash, read_manifest
 from ..errors import FsfmBenchError
 from ..io import atomic_open, sha256_json
-from ..paths import cache_root
+from ..paths import prepared_cache
 from .spec import PREPARE_KEY, Protocol, Source
 
 USER_FILE_ENV = "FSFM_BENCH_DATASETS"
-
-
-def cache_dir(cfg: dict[str, Any]) -> Path:
-    given = (cfg.get("data") or {}).get("cache_dir")
-    return Path(given).expanduser() if given else cache_root()
-
-
-def prepared_cache(cfg: dict[str, Any]) -> Path:
-    """Where runs keep their prepared datasets: ``<cache>/prepared/<name>-<12 hex of how>``."""
-    return cache_dir(cfg) / "prepared"
 
 
 def user_file() -> Path:

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from ..errors import FsfmBenchError, UsageError, did_you_mean
 from ..io import sha256_file, sha256_json
-from ..paths import inside_source_tree, output_root, under
-from .data import DataResolver, cache_dir
+from ..paths import cache_dir, inside_source_tree, output_root, under
+from .data import DataResolver
 from .settings import RunSettings
 from .spec import POLICIES, Protocol, variants
 from .splits import Splits, build_splits

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import FsfmBenchError
 from ..io import sha256_file
-from .data import cache_dir
+from ..paths import cache_dir
 from .settings import EvalSettings
 from .spec import Protocol
 from .splits import Splits
