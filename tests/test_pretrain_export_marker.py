@@ -39,7 +39,8 @@ def _pretrain(tmp: Path, cache: str, spec: dict = SPEC) -> Path:
     rows = read_manifest(manifest)
     resolver = SimpleNamespace(get=lambda name, options, frames: Prepared(name, manifest.parent, rows,
                                                                           manifest_hash(rows)))
-    protocol = SimpleNamespace(pretrain_if_no_checkpoint=spec)
+    # a stand-in with the two fields pretrain_tiny reads; the demo's ref, so the recipe lookup is the real one
+    protocol = SimpleNamespace(pretrain_if_no_checkpoint=spec, ref="demo@2")
     return pretrain_tiny(protocol, resolver, {"data": {"cache_dir": str(tmp / cache)}}, lambda s: None)
 
 
