@@ -24,6 +24,8 @@ REGISTRY_PACKAGE = "fsfm_bench_registry"
 SCHEMA = "checkpoint_card"
 MEAN_STD_FILE = "pretrain_ds_mean_std.txt"
 BESIDE_NAMES = ("card.yaml", "card.yml", "card.json")
+#: the architecture options a card may set and a backbone records to be rebuilt without its card
+ARCHITECTURE_KEYS = ("embed_dim", "depth", "num_heads", "patch_size", "mlp_ratio")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Card:
         if self.data.get("input_size"):
             kw["img_size"] = int(self.data["input_size"])
         for key, value in (self.data.get("architecture") or {}).items():
-            if key in ("embed_dim", "depth", "num_heads", "patch_size", "mlp_ratio") and value is not None:
+            if key in ARCHITECTURE_KEYS and value is not None:
                 kw[key] = value
         return kw
 

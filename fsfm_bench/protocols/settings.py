@@ -8,7 +8,7 @@ and the mmengine Runner config), so run folders and result files do not change.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ..config_checks import check_values
@@ -76,15 +76,20 @@ def finetune_settings(cfg: dict[str, Any]) -> FinetuneSettings:
 
 
 def eval_settings(cfg: dict[str, Any]) -> EvalSettings:
+    """``eval.*`` read field by field of :class:`EvalSettings`: an unset (or null) key takes the field's
+    default, a given one is coerced to the default's type (int or flag). Derived from the dataclass, so a
+    new field is read from the config without a second list to keep in step."""
     ev = cfg.get("eval") or {}
-    given = {k: ev[k] for k in ("batch_size", "bootstrap", "resize", "interpolation", "device", "num_workers",
-                                "chunk_batches", "progress", "cache_dir") if ev.get(k) is not None}
-    for key in ("batch_size", "bootstrap", "num_workers", "chunk_batches"):
-        if key in given:
-            given[key] = int(given[key])
-    if "progress" in given:
-        given["progress"] = bool(given["progress"])
-    return EvalSettings(robustness_bootstrap=int(ev.get("robustness_bootstrap") or 0), **given)
+    return EvalSettings(**{f.name: _like(f.default, ev[f.name]) for f in fields(EvalSettings)
+                           if ev.get(f.name) is not None})
+
+
+def _like(default: Any, value: Any) -> Any:
+    if isinstance(default, bool):          # before int: a bool is an int
+        return bool(value)
+    if isinstance(default, int):
+        return int(value)
+    return value
 
 
 def leaderboard_settings(cfg: dict[str, Any]) -> LeaderboardSettings:

@@ -25,7 +25,7 @@ from fsfm_bench.checkpoints import (
     read_mean_std_file,
     resolve,
 )
-from fsfm_bench.checkpoints.cards import MEAN_STD_FILE, default_card, is_card_name
+from fsfm_bench.checkpoints.cards import ARCHITECTURE_KEYS, MEAN_STD_FILE, default_card, is_card_name
 from fsfm_bench.checkpoints.keys import LoadReport
 from fsfm_bench.checkpoints.sources import is_remote, sibling
 from fsfm_bench.errors import FsfmBenchError, UsageError
@@ -178,8 +178,7 @@ def _arch_kwargs(resolved: Resolved | None, arch: str | None, default_arch: str,
 def _rebuild_kwargs(arch: str, kw: dict[str, Any]) -> dict[str, Any]:
     """The arch and architecture options the model was built with, whoever chose them (the config,
     a card, the spec's default): enough to build it again without the checkpoint and its card."""
-    return {"arch": arch, **{k: v for k, v in kw.items() if k in ("embed_dim", "depth", "num_heads",
-                                                                "patch_size", "mlp_ratio")}}
+    return {"arch": arch, **{k: v for k, v in kw.items() if k in ARCHITECTURE_KEYS}}
 
 
 def _provenance(backbone: Any, resolved: Resolved | None, layout: str, report: LoadReport | None) -> None:
